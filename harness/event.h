@@ -1,0 +1,92 @@
+/*
+ * event.h - the canonical event: every frame a service sends is decoded into
+ * one of these, whatever its protocol. Validators, reports and metrics read
+ * only this shape, never raw frames (except the JSON validator, which parses
+ * the terminal frame's raw bytes).
+ */
+#ifndef AR_EVENT_H
+#define AR_EVENT_H
+
+#include "ar.h"
+
+typedef enum {
+    AR_EV_AGENT_STARTED = 0,
+    AR_EV_AGENT_THINKING,
+    AR_EV_TOOL_EXECUTING,
+    AR_EV_TOOL_COMPLETED,
+    AR_EV_AGENT_COMPLETED,
+    AR_EV_ERROR,
+    AR_EV_OTHER,
+    AR_EV__COUNT
+} ar_ev_kind;
+
+/* "agent_started", ...; "other" for out-of-range values. */
+const char *ar_ev_kind_name(ar_ev_kind kind);
+/* Returns true and sets *out when name is a canonical kind name. */
+bool ar_ev_kind_parse(const char *name, ar_ev_kind *out);
+
+typedef enum { AR_ST_NONE = 0, AR_ST_OK, AR_ST_ERROR } ar_ev_status;
+const char *ar_ev_status_name(ar_ev_status st); /* "", "ok", "error" */
+
+/*
+ * One event. Every string is owned by the event (freed by ar_event_clear) and
+ * NULL when the frame did not carry that field.
+ */
+typedef struct ar_event {
+    ar_ev_kind kind;
+    uint32_t session;     /* recorder session id */
+    uint32_t turn;        /* 1-based turn; 0 = outside any turn */
+    uint64_t seq;         /* per-session sequence, assigned by the recorder */
+    int64_t recv_us;      /* CLOCK_MONOTONIC when the frame was received */
+    int64_t server_ts_us; /* the frame's own timestamp (wall, µs); -1 if none */
+    char *type;           /* the service's own type string, e.g. "tool_executing" */
+    char *agent;
+    char *run_id;
+    char *parent_run_id;
+    char *tool;
+    char *call_id;
+    char *thread_id;
+    ar_ev_status status;
+    char *text;           /* thinking text, error message, or final response */
+    int64_t tokens_in;    /* usage; -1 when absent */
+    int64_t tokens_out;
+    double cost_usd;      /* -1 when absent */
+    char *raw;            /* the frame as received, NUL-terminated */
+    size_t raw_len;       /* bytes in raw (after truncation) */
+    size_t wire_len;      /* bytes on the wire (before truncation) */
+    bool raw_truncated;
+    bool raw_binary;      /* a binary frame: raw holds the bytes, not text */
+    bool decode_error;    /* the frame could not be decoded; text says why */
+} ar_event;
+
+/* Sets every field to its "absent" value. */
+void ar_event_init(ar_event *ev);
+/* Frees every owned string and re-initialises. NULL-safe. */
+void ar_event_clear(ar_event *ev);
+/* Deep copy; returns AR_ENOMEM on failure (dst left initialised). */
+ar_err ar_event_copy(ar_event *dst, const ar_event *src);
+
+/*
+ * A turn ends with the root agent's agent_completed (no parent run), or with
+ * an error event that belongs to no run (a turn-level error).
+ */
+bool ar_event_is_terminal(const ar_event *ev);
+
+/* Largest frame kept in full; larger frames are a recorded error. */
+#define AR_FRAME_MAX_BYTES (1024u * 1024u)
+
+/*
+ * Decodes one text frame of refagent's `native` protocol (docs/protocol.md)
+ * into ev (which must be initialised). ev->raw always receives a copy of the
+ * frame (so the transcript keeps it) even when decoding fails; on failure
+ * ev->kind is AR_EV_ERROR, ev->decode_error is set and ev->text says why.
+ * recv_us, session and turn are left for the caller.
+ * Returns AR_OK, AR_EPARSE (not JSON / no type) or AR_ENOMEM.
+ */
+ar_err ar_event_decode_native(const char *frame, size_t len, ar_event *ev);
+
+/* One-line description for failure messages:
+ * "tool_executing (Data/cost_db) at 12.3s". t0_us is the turn start. */
+void ar_event_describe(const ar_event *ev, int64_t t0_us, char *out, size_t out_len);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * scenario.h - the scenario model and its YAML loader.
+ *
+ * A scenario is data: the loader checks everything it can before any socket
+ * is opened (keys, types, regexes, JSON pointers, durations), so a typo costs
+ * an exit 2 with file:line:col instead of a red CI run that looks like a
+ * service failure. docs/scenarios.md documents every key.
+ *
+ * Ownership: everything reachable from an ar_scenario is owned by it and freed
+ * by ar_scn_free. Strings that may hold ${...} are kept as templates and are
+ * expanded by the session at run time.
+ */
+#ifndef AR_SCENARIO_H
+#define AR_SCENARIO_H
+
+#include "ar.h"
+#include "event.h"
+
+struct cJSON;
+
+typedef struct {
+    const char *file; /* borrowed from the owning scenario */
+    int line;         /* 1-based */
+    int col;          /* 1-based */
+} ar_srcloc;
+
+typedef enum { AR_ORDER_STRICT = 0, AR_ORDER_SUBSEQUENCE, AR_ORDER_CONTAINS } ar_order_mode;
+typedef enum {
+    AR_ROUTE_STRICT = 0,
+    AR_ROUTE_UNORDERED,
+    AR_ROUTE_SUBSET,
+    AR_ROUTE_SUPERSET,
+    AR_ROUTE_SUBSEQUENCE
+} ar_route_mode;
+
+const char *ar_order_mode_name(ar_order_mode m);
+const char *ar_route_mode_name(ar_route_mode m);
+
+/* expect.events */
+typedef struct {
+    ar_ev_kind kind;
+    int min; /* -1: no lower bound */
+    int max; /* -1: no upper bound */
+} ar_count_rule;
+
+typedef struct {
+    bool present;
+    ar_ev_kind *order; /* expected kinds, in order */
+    size_t n_order;
+    ar_order_mode mode; /* default subsequence */
+    bool tools_paired;  /* every tool_executing has a tool_completed with its call id */
+    bool nothing_after_terminal;
+    ar_ev_kind *forbidden;
+    size_t n_forbidden;
+    ar_count_rule *counts; /* `count: {tool_executing: 2, error: {max: 0}}` */
+    size_t n_counts;
+    ar_srcloc loc;
+} ar_expect_events;
+
+/* expect.route: the agent handoff path (agent_started agent names, in order) */
+typedef struct {
+    bool present;
+    char **agents;
+    size_t n_agents;
+    ar_route_mode mode; /* default subsequence */
+    ar_srcloc loc;
+} ar_expect_route;
+
+/* expect.tools */
+typedef struct {
+    char *tool;
+    ar_ev_status status; /* AR_ST_OK or AR_ST_ERROR */
+} ar_tool_status_rule;
+
+typedef struct {
+    bool present;
+    char **called; /* each must have a tool_executing */
+    size_t n_called;
+    char **not_called;
+    size_t n_not_called;
+    bool all_ok; /* every tool_completed has status ok */
+    ar_tool_status_rule *status; /* `status: {cost_db: error}`: last completion's status */
+    size_t n_status;
+    ar_srcloc loc;
+} ar_expect_tools;
+
+/* expect.response[i] with matches / not_matches */
+typedef struct {
+    char *pattern_tpl;  /* as written; may hold ${capture} (inserted literally) */
+    bool negate;        /* not_matches */
+    void *compiled;     /* pcre2_code*, compiled at load when the pattern has no ${} */
+    ar_srcloc loc;
+} ar_expect_regex;
+
+typedef enum {
+    AR_JOP_EQ = 0,
+    AR_JOP_NE,
+    AR_JOP_GT,
+    AR_JOP_GTE,
+    AR_JOP_LT,
+    AR_JOP_LTE,
+    AR_JOP_EXISTS,
+    AR_JOP_MATCHES
+} ar_json_op;
+const char *ar_json_op_name(ar_json_op op);
+
+/*
+ * expect.response[i] with json: {path, <op>: value}. The pointer (RFC 6901) is
+ * evaluated against the terminal frame, parsed as JSON. One YAML item with
+ * several ops (`{path: /x, gte: 40, lte: 60}`) becomes several of these.
+ */
+typedef struct {
+    char *pointer;
+    ar_json_op op;
+    struct cJSON *value; /* eq/ne: any JSON value; gt..lte: a number; exists: bool */
+    char *pattern;       /* matches: a PCRE2 pattern (compiled below) */
+    void *compiled;      /* pcre2_code* for AR_JOP_MATCHES */
+    ar_srcloc loc;
+} ar_expect_json;
+
+/* expect.latency: -1 = no limit */
+typedef struct {
+    bool present;
+    int64_t first_event_us;
+    int64_t first_tool_us;
+    int64_t turn_us;
+    ar_srcloc loc;
+} ar_expect_latency;
+
+/* expect.context */
+typedef struct {
+    bool present;
+    /* Fields whose value must be the same in this turn as in the first turn
+     * that carried them: a canonical field name (thread_id, agent, run_id) or
+     * a JSON pointer into the frames ("/payload/thread_id"). */
+    char **same;
+    size_t n_same;
+    /* Names of captured variables whose values must reappear in this turn's
+     * response text. */
+    char **reappear;
+    size_t n_reappear;
+    ar_srcloc loc;
+} ar_expect_context;
+
+typedef struct {
+    ar_expect_events events;
+    ar_expect_route route;
+    ar_expect_tools tools;
+    ar_expect_regex *regexes;
+    size_t n_regexes;
+    ar_expect_json *jsons;
+    size_t n_jsons;
+    ar_expect_latency latency;
+    ar_expect_context context;
+} ar_expect;
+
+typedef enum {
+    AR_CAP_RESPONSE = 0, /* regex over the response text */
+    AR_CAP_FINAL,        /* JSON pointer into the terminal frame, optional regex */
+    AR_CAP_THREAD_ID     /* the thread id the service reported */
+} ar_cap_from;
+
+typedef struct {
+    char *name;
+    ar_cap_from from;
+    char *regex;     /* optional for FINAL; required for RESPONSE */
+    void *compiled;  /* pcre2_code* */
+    int group;       /* capture group; default 1 when the regex has groups, else 0 */
+    char *pointer;   /* for FINAL */
+    ar_srcloc loc;
+} ar_capture;
+
+typedef struct {
+    char *message_tpl;       /* send.message (or `send: "text"`) */
+    struct cJSON *context;   /* send.context: any JSON; string values are templates */
+    bool new_thread;         /* send.new_thread: true starts a fresh thread for this turn */
+    int64_t timeout_us;      /* turn deadline; -1 = the scenario's timeout */
+    ar_expect expect;
+    ar_capture *captures;
+    size_t n_captures;
+    ar_srcloc loc;
+} ar_turn;
+
+typedef struct ar_scenario {
+    char *file;        /* path as given */
+    char *name;
+    char **tags;
+    size_t n_tags;
+    char *target_tpl;  /* NULL: the embedded refagent */
+    char *protocol;    /* "native" (the only one so far) */
+    char *thread_id_tpl; /* NULL: the harness makes a unique one per session */
+    int64_t timeout_us;  /* default per-turn deadline; default 60s */
+    ar_turn *turns;
+    size_t n_turns;
+    ar_srcloc loc;
+} ar_scenario;
+
+/* A list of loaded scenarios (from files and directories). */
+typedef struct {
+    ar_scenario **items;
+    size_t n;
+} ar_scn_list;
+
+/*
+ * Loads one YAML file. On failure returns AR_EPARSE / AR_EIO / AR_EINVAL and
+ * writes one diagnostic line to err, always in the form
+ * "path:line:col: message" (for example
+ * "scenarios/x.yaml:14:7: unknown key 'expcet' (did you mean 'expect'?)").
+ */
+ar_err ar_scn_load_file(const char *path, ar_scenario **out, char *err, size_t err_len);
+
+/* Same, from memory; `name` is used as the path in diagnostics. */
+ar_err ar_scn_load_string(const char *yaml, size_t len, const char *name, ar_scenario **out,
+                          char *err, size_t err_len);
+
+/*
+ * Loads files and directories (recursively, *.yaml and *.yml, sorted by path).
+ * Stops at the first error. A path that does not exist is AR_EIO with
+ * "path: No such file or directory".
+ */
+ar_err ar_scn_load_paths(const char *const *paths, size_t n_paths, ar_scn_list *out, char *err,
+                         size_t err_len);
+
+void ar_scn_free(ar_scenario *s);      /* NULL-safe */
+void ar_scn_list_free(ar_scn_list *l); /* NULL-safe; frees the scenarios too */
+
+/* The effective deadline of a turn. */
+int64_t ar_scn_turn_timeout_us(const ar_scenario *s, const ar_turn *t);
+
+#endif

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs the Debian 12 packages agentrig needs to build and test, and only
+# the missing ones, so `make demo` / `make test` work on a fresh machine and
+# cost nothing on a prepared one. Uses sudo when not root.
+set -eu
+
+PKGS="build-essential cmake pkg-config libcurl4-openssl-dev libwebsockets-dev libcjson-dev
+libpcre2-dev libyaml-dev libcmocka-dev python3 python3-junitparser libxml2-utils curl"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "install-deps: missing packages:$missing" >&2
+    echo "install-deps: not root and no sudo; install them and run again" >&2
+    exit 1
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
