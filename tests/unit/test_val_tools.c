@@ -1,0 +1,230 @@
+/*
+ * test_val_tools.c - expect.tools: called, not_called, all_ok, and status
+ * judged on the last completion of a tool.
+ */
+#include "../../validators/validator.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Hand-built turns: events point at string literals and are never cleared. */
+#define FX_MAX_EVENTS 64
+
+typedef struct {
+    ar_event ev[FX_MAX_EVENTS];
+    const ar_event *p[FX_MAX_EVENTS];
+    ar_event prev[FX_MAX_EVENTS];
+    const ar_event *pp[FX_MAX_EVENTS];
+    size_t n_prev;
+    ar_turn_obs obs;
+    ar_checks out;
+} fx;
+
+static fx *fx_new(void)
+{
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->obs.events = f->p;
+    f->obs.prev_events = f->pp;
+    f->obs.start_us = 1000000;
+    f->obs.end_us = 1000000;
+    ar_checks_init(&f->out);
+    return f;
+}
+
+static void fx_free(fx *f)
+{
+    ar_checks_free(&f->out);
+    free(f);
+}
+
+/* Appends an event to the turn; events arrive 1ms apart after start. */
+static ar_event *fx_ev(fx *f, ar_ev_kind kind, const char *agent, const char *tool,
+                       const char *call_id)
+{
+    assert_true(f->obs.n_events < FX_MAX_EVENTS);
+    ar_event *e = &f->ev[f->obs.n_events];
+    ar_event_init(e);
+    e->kind = kind;
+    e->turn = 2;
+    e->agent = (char *)agent;
+    e->tool = (char *)tool;
+    e->call_id = (char *)call_id;
+    e->recv_us = f->obs.start_us + 1000 * (int64_t)(f->obs.n_events + 1);
+    f->p[f->obs.n_events++] = e;
+    f->obs.end_us = e->recv_us;
+    return e;
+}
+
+static const ar_check *fx_check(const fx *f, size_t i)
+{
+    if (i >= f->out.n) fail_msg("expected at least %zu checks, got %zu", i + 1, f->out.n);
+    return &f->out.items[i];
+}
+
+/* The message must contain s; prints the whole message when it does not. */
+#define assert_has(chk, s)                                                                         \
+    do {                                                                                           \
+        if (!strstr((chk)->message, (s)))                                                          \
+            fail_msg("message \"%s\" lacks \"%s\"", (chk)->message, (s));                          \
+    } while (0)
+#define assert_lacks(chk, s)                                                                       \
+    do {                                                                                           \
+        if (strstr((chk)->message, (s)))                                                           \
+            fail_msg("message \"%s\" should not contain \"%s\"", (chk)->message, (s));             \
+    } while (0)
+
+static void call(fx *f, const char *tool, const char *id, ar_ev_status st)
+{
+    fx_ev(f, AR_EV_TOOL_EXECUTING, "Data", tool, id);
+    fx_ev(f, AR_EV_TOOL_COMPLETED, "Data", tool, id)->status = st;
+}
+
+static void test_absent(void **state)
+{
+    fx *f = fx_new();
+    call(f, "cost_db", "c1", AR_ST_ERROR);
+    ar_expect_tools e = {0};
+    e.all_ok = true;
+    ar_val_tools(&e, &f->obs, &f->out);
+    assert_int_equal(f->out.n, 0);
+    fx_free(f);
+}
+
+static void test_called(void **state)
+{
+    static const char *const want[] = {"cost_db", "gpu_inventory"};
+    fx *f = fx_new();
+    call(f, "cost_db", "c1", AR_ST_OK);
+    call(f, "cost_db", "c2", AR_ST_OK);
+    call(f, "pricing", "c3", AR_ST_OK);
+    ar_expect_tools e = {0};
+    e.present = true;
+    e.called = (char **)want;
+    e.n_called = 2;
+    ar_val_tools(&e, &f->obs, &f->out);
+    assert_int_equal(f->out.n, 2);
+    assert_string_equal(fx_check(f, 0)->name, "tools.called");
+    assert_true(fx_check(f, 0)->passed);
+    assert_string_equal(fx_check(f, 0)->message, "tools.called: cost_db called (2 tool_executing)");
+    assert_false(fx_check(f, 1)->passed);
+    assert_string_equal(fx_check(f, 1)->message, "tools.called: expected gpu_inventory to be "
+                                                 "called, it was not; called: [cost_db, pricing]");
+    fx_free(f);
+}
+
+static void test_completion_alone_is_not_a_call(void **state)
+{
+    static const char *const want[] = {"cost_db"};
+    fx *f = fx_new();
+    fx_ev(f, AR_EV_TOOL_COMPLETED, "Data", "cost_db", "c1");
+    ar_expect_tools e = {0};
+    e.present = true;
+    e.called = (char **)want;
+    e.n_called = 1;
+    ar_val_tools(&e, &f->obs, &f->out);
+    assert_false(fx_check(f, 0)->passed);
+    assert_has(fx_check(f, 0), "called: []");
+    fx_free(f);
+}
+
+static void test_not_called(void **state)
+{
+    static const char *const never[] = {"delete_db", "cost_db"};
+    fx *f = fx_new();
+    fx_ev(f, AR_EV_AGENT_STARTED, "S", NULL, NULL);
+    call(f, "cost_db", "c1", AR_ST_OK);
+    call(f, "cost_db", "c2", AR_ST_OK);
+    ar_expect_tools e = {0};
+    e.present = true;
+    e.not_called = (char **)never;
+    e.n_not_called = 2;
+    ar_val_tools(&e, &f->obs, &f->out);
+    assert_int_equal(f->out.n, 2);
+    assert_string_equal(fx_check(f, 0)->name, "tools.not_called");
+    assert_true(fx_check(f, 0)->passed);
+    assert_string_equal(fx_check(f, 0)->message, "tools.not_called: delete_db not called");
+    assert_false(fx_check(f, 1)->passed);
+    assert_string_equal(fx_check(f, 1)->message,
+                        "tools.not_called: expected cost_db not to be called, observed 2 "
+                        "tool_executing (first at index 1)");
+    fx_free(f);
+}
+
+static void test_all_ok(void **state)
+{
+    ar_expect_tools e = {0};
+    e.present = true;
+    e.all_ok = true;
+
+    fx *f = fx_new();
+    call(f, "a", "c1", AR_ST_OK);
+    call(f, "b", "c2", AR_ST_OK);
+    ar_val_tools(&e, &f->obs, &f->out);
+    assert_true(fx_check(f, 0)->passed);
+    assert_string_equal(fx_check(f, 0)->message, "tools.all_ok: 2 tool_completed, all ok");
+    fx_free(f);
+
+    f = fx_new();
+    call(f, "a", "c1", AR_ST_OK);
+    call(f, "cost_db", "c2", AR_ST_ERROR);
+    call(f, "gpu", "c3", AR_ST_NONE);
+    ar_val_tools(&e, &f->obs, &f->out);
+    assert_string_equal(fx_check(f, 0)->name, "tools.all_ok");
+    assert_false(fx_check(f, 0)->passed);
+    assert_string_equal(fx_check(f, 0)->message,
+                        "tools.all_ok: expected every tool_completed to have status ok, observed "
+                        "2 of 3 not ok: cost_db (call c2) error, gpu (call c3) no status");
+    fx_free(f);
+}
+
+static void test_status_last_completion_wins(void **state)
+{
+    ar_tool_status_rule rules[] = {{(char *)"cost_db", AR_ST_OK},
+                                   {(char *)"gpu", AR_ST_ERROR},
+                                   {(char *)"never", AR_ST_ERROR}};
+    fx *f = fx_new();
+    /* cost_db failed, then the retry succeeded; gpu succeeded only. */
+    call(f, "cost_db", "c1", AR_ST_ERROR);
+    call(f, "gpu", "c2", AR_ST_OK);
+    call(f, "cost_db", "c3", AR_ST_OK);
+    ar_expect_tools e = {0};
+    e.present = true;
+    e.status = rules;
+    e.n_status = 3;
+    ar_val_tools(&e, &f->obs, &f->out);
+    assert_int_equal(f->out.n, 3);
+    assert_string_equal(fx_check(f, 0)->name, "tools.status");
+    assert_true(fx_check(f, 0)->passed);
+    assert_string_equal(fx_check(f, 0)->message,
+                        "tools.status: cost_db last completed with status ok (2 completion(s))");
+    assert_false(fx_check(f, 1)->passed);
+    assert_string_equal(fx_check(f, 1)->message,
+                        "tools.status: expected gpu to end with status error, observed ok (last "
+                        "of 1 completion(s), call c2)");
+    assert_false(fx_check(f, 2)->passed);
+    assert_string_equal(fx_check(f, 2)->message,
+                        "tools.status: expected never to complete with status error, it never "
+                        "completed");
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_absent),
+        cmocka_unit_test(test_called),
+        cmocka_unit_test(test_completion_alone_is_not_a_call),
+        cmocka_unit_test(test_not_called),
+        cmocka_unit_test(test_all_ok),
+        cmocka_unit_test(test_status_last_completion_wins),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
