@@ -1,0 +1,359 @@
+/*
+ * junit.c - the run as JUnit XML, valid against junit-10.xsd (the schema
+ * Jenkins' xUnit plugin checks), because that is the one format every CI
+ * system can gate on and display.
+ *
+ * Mapping (docs/reports.md): a testsuite per session, a testcase per check
+ * ("turn N: <check>"), a skipped testcase per turn that was not driven, an
+ * error testcase "session" when the session could not be driven. A failure
+ * shows the check's expected-vs-observed message and the last events of the
+ * turn, because "route failed" alone sends people digging through transcripts.
+ *
+ * Every string comes from the service under test, so all of it goes through
+ * xml_put: escaped, invalid UTF-8 repaired, XML-1.0-forbidden characters
+ * replaced with U+FFFD.
+ */
+#include "fsutil.h"
+#include "report.h"
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Events shown under a failure: enough to see how the turn ended. */
+#define JUNIT_TAIL_EVENTS 10
+/* Message attributes are shown in CI tables; the body carries the rest. */
+#define JUNIT_ATTR_MAX_BYTES 1024
+#define JUNIT_BODY_MAX_BYTES (64u * 1024u)
+/* Event text in a tail line: a hint, the transcript has the full frame. */
+#define JUNIT_EVENT_TEXT_MAX_BYTES 120
+
+typedef struct {
+    size_t tests, failures, errors, skipped;
+} junit_counts;
+
+static const char *session_name(const ar_session_result *s)
+{
+    return s->scn && s->scn->name ? s->scn->name : "(unnamed scenario)";
+}
+
+/*
+ * Writes s escaped for XML. In attributes, tab/newline/CR become character
+ * references so parsers do not normalise them to spaces. At most max_bytes of
+ * input are written; a cut is marked with "...".
+ */
+static void xml_put(FILE *f, const char *s, size_t max_bytes, bool attr)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len, i = 0;
+
+    if (!s) return;
+    len = strlen(s);
+    while (i < len) {
+        uint32_t cp;
+        size_t n;
+
+        if (i >= max_bytes) {
+            fputs("...", f);
+            return;
+        }
+        n = ar_text_utf8_next(u + i, len - i, &cp);
+        i += n;
+        switch (cp) {
+        case '&':
+            fputs("&amp;", f);
+            continue;
+        case '<':
+            fputs("&lt;", f);
+            continue;
+        case '>':
+            fputs("&gt;", f);
+            continue;
+        case '"':
+            fputs(attr ? "&quot;" : "\"", f);
+            continue;
+        case '\'':
+            fputs(attr ? "&apos;" : "'", f);
+            continue;
+        case '\t':
+            fputs(attr ? "&#9;" : "\t", f);
+            continue;
+        case '\n':
+            fputs(attr ? "&#10;" : "\n", f);
+            continue;
+        case '\r':
+            fputs("&#13;", f);
+            continue;
+        default:
+            break;
+        }
+        /* XML 1.0 Char excludes C0 controls (bar tab/LF/CR), U+FFFE, U+FFFF. */
+        if (cp < 0x20 || cp == 0xFFFEu || cp == 0xFFFFu) cp = AR_TEXT_REPLACEMENT;
+        char enc[4];
+        fwrite(enc, 1, ar_text_utf8_put(cp, enc), f);
+    }
+}
+
+static void fmt_seconds(int64_t us, char *out, size_t out_len)
+{
+    /* SUREFIRE_TIME: digits and a dot only, so never an exponent or a sign. */
+    if (us < 0) us = 0;
+    snprintf(out, out_len, "%lld.%03lld", (long long)(us / 1000000),
+             (long long)((us % 1000000) / 1000));
+}
+
+static junit_counts count_session(const ar_session_result *s)
+{
+    junit_counts c = {0, 0, 0, 0};
+
+    for (size_t t = 0; t < s->n_turns; t++) {
+        const ar_turn_result *tr = &s->turns[t];
+        if (!tr->ran) {
+            c.tests++;
+            c.skipped++;
+            continue;
+        }
+        c.tests += tr->checks.n;
+        c.failures += ar_checks_failed(&tr->checks);
+    }
+    if (s->outcome == AR_OUT_ERROR) {
+        c.tests++;
+        c.errors++;
+    }
+    return c;
+}
+
+/* One tail line: "  +1.234s tool_completed Data/cost_db call=c-3 status=error "..."". */
+static void event_line(ar_buf *b, const ar_event *ev, int64_t t0_us)
+{
+    double rel_s = (double)(ev->recv_us - t0_us) / 1e6;
+
+    ar_buf_printf(b, "  %+.3fs %s", rel_s, ar_ev_kind_name(ev->kind));
+    if (ev->agent && ev->tool)
+        ar_buf_printf(b, " %s/%s", ev->agent, ev->tool);
+    else if (ev->agent || ev->tool)
+        ar_buf_printf(b, " %s", ev->agent ? ev->agent : ev->tool);
+    if (ev->kind == AR_EV_OTHER && ev->type) ar_buf_printf(b, " type=%s", ev->type);
+    if (ev->call_id) ar_buf_printf(b, " call=%s", ev->call_id);
+    if (ev->status != AR_ST_NONE) ar_buf_printf(b, " status=%s", ar_ev_status_name(ev->status));
+    if (ev->decode_error) ar_buf_puts(b, " decode_error");
+    if (ev->text) {
+        size_t n = strlen(ev->text);
+        int cut = n > JUNIT_EVENT_TEXT_MAX_BYTES;
+        char *clean = ar_text_utf8_clean(ev->text, n, JUNIT_EVENT_TEXT_MAX_BYTES, NULL);
+        if (clean) {
+            /* One event per line: fold the text's own line breaks. */
+            for (char *p = clean; *p; p++)
+                if (*p == '\n' || *p == '\r') *p = ' ';
+            ar_buf_printf(b, " \"%s%s\"", clean, cut ? "..." : "");
+            free(clean);
+        }
+    }
+    ar_buf_puts(b, "\n");
+}
+
+/* The last JUNIT_TAIL_EVENTS of [first, first+n) in a session, as text. */
+static void event_tail(ar_buf *b, const ar_run_result *r, uint32_t session, size_t first, size_t n,
+                       int64_t t0_us, const char *what)
+{
+    size_t total = r->rec ? ar_rec_count(r->rec, session) : 0;
+    size_t end = first + n;
+
+    if (first > total) first = total;
+    if (end > total || end < first) end = total;
+    if (end == first) {
+        ar_buf_printf(b, "no events recorded in %s\n", what);
+        return;
+    }
+    size_t from = end - first > JUNIT_TAIL_EVENTS ? end - JUNIT_TAIL_EVENTS : first;
+    ar_buf_printf(b, "last %zu of %zu events in %s (time from its start):\n", end - from,
+                  end - first, what);
+    for (size_t i = from; i < end; i++) {
+        const ar_event *ev = ar_rec_get(r->rec, session, i);
+        if (ev) event_line(b, ev, t0_us);
+    }
+}
+
+/* The message leads the body, capped so the event tail always fits after it. */
+static void body_message(ar_buf *b, const char *msg)
+{
+    size_t n = strlen(msg);
+
+    if (n > JUNIT_BODY_MAX_BYTES) n = JUNIT_BODY_MAX_BYTES;
+    ar_buf_printf(b, "%.*s\n\n", (int)n, msg);
+}
+
+static void put_property(FILE *f, const char *name, const char *value)
+{
+    if (!value) return;
+    fprintf(f, "      <property name=\"%s\" value=\"", name);
+    xml_put(f, value, JUNIT_BODY_MAX_BYTES, true);
+    fputs("\"/>\n", f);
+}
+
+static void put_properties(FILE *f, const ar_run_result *r, const ar_session_result *s)
+{
+    fputs("    <properties>\n", f);
+    put_property(f, "target", s->target);
+    put_property(f, "thread_id", s->thread_id);
+    if (s->scn) {
+        put_property(f, "protocol", s->scn->protocol);
+        ar_buf tags;
+        ar_buf_init(&tags, JUNIT_BODY_MAX_BYTES);
+        for (size_t i = 0; i < s->scn->n_tags; i++)
+            ar_buf_printf(&tags, "%s%s", i ? "," : "", s->scn->tags[i]);
+        put_property(f, "tags", tags.ptr ? tags.ptr : "");
+        ar_buf_free(&tags);
+    }
+    if (r->interrupted) put_property(f, "interrupted", "true");
+    fputs("    </properties>\n", f);
+}
+
+/* Why a turn was not driven, for its skipped testcase. */
+static char *skip_reason(const ar_run_result *r, const ar_session_result *s, size_t t)
+{
+    if (s->outcome == AR_OUT_ERROR)
+        return ar_asprintf("not run: the session failed (%s): %s", ar_strerror(s->error_code),
+                           s->error ? s->error : "no details");
+    for (size_t k = t; k-- > 0;) {
+        if (s->turns[k].ran && ar_checks_failed(&s->turns[k].checks))
+            return ar_asprintf("not run: turn %u failed", s->turns[k].index);
+    }
+    if (r->interrupted) return ar_strdup("not run: the run was interrupted");
+    return ar_strdup("not run: the session stopped before this turn");
+}
+
+static void put_testcase_open(FILE *f, const char *classname, const char *name, int64_t time_us)
+{
+    char tbuf[32];
+
+    fmt_seconds(time_us, tbuf, sizeof(tbuf));
+    fputs("    <testcase classname=\"", f);
+    xml_put(f, classname, JUNIT_ATTR_MAX_BYTES, true);
+    fputs("\" name=\"", f);
+    xml_put(f, name, JUNIT_ATTR_MAX_BYTES, true);
+    fprintf(f, "\" time=\"%s\"", tbuf);
+}
+
+static void put_problem(FILE *f, const char *tag, const char *type, const char *message,
+                        const char *body)
+{
+    fprintf(f, ">\n      <%s type=\"", tag);
+    xml_put(f, type, JUNIT_ATTR_MAX_BYTES, true);
+    fputs("\" message=\"", f);
+    xml_put(f, message ? message : "", JUNIT_ATTR_MAX_BYTES, true);
+    fputs("\">", f);
+    xml_put(f, body, JUNIT_BODY_MAX_BYTES, false);
+    fprintf(f, "</%s>\n    </testcase>\n", tag);
+}
+
+static void put_session(FILE *f, const ar_run_result *r, size_t idx, const char *hostname)
+{
+    const ar_session_result *s = &r->sessions[idx];
+    const char *name = session_name(s);
+    junit_counts c = count_session(s);
+    char tbuf[32], stamp[64];
+    ar_buf body;
+
+    fmt_seconds(s->duration_us, tbuf, sizeof(tbuf));
+    ar_wall_iso8601(s->start_wall_us ? s->start_wall_us : r->start_wall_us, stamp, sizeof(stamp));
+    fputs("  <testsuite name=\"", f);
+    xml_put(f, name, JUNIT_ATTR_MAX_BYTES, true);
+    fprintf(f, "\" id=\"%zu\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\"", idx,
+            c.tests, c.failures, c.errors, c.skipped);
+    fprintf(f, " time=\"%s\" timestamp=\"%s\" hostname=\"", tbuf, stamp);
+    xml_put(f, hostname, JUNIT_ATTR_MAX_BYTES, true);
+    fputs("\"", f);
+    if (s->scn && s->scn->file) {
+        fputs(" file=\"", f);
+        xml_put(f, s->scn->file, JUNIT_ATTR_MAX_BYTES, true);
+        fputs("\"", f);
+    }
+    fputs(">\n", f);
+    put_properties(f, r, s);
+
+    ar_buf_init(&body, JUNIT_BODY_MAX_BYTES * 2);
+    if (s->outcome == AR_OUT_ERROR) {
+        const char *msg = s->error ? s->error : ar_strerror(s->error_code);
+        put_testcase_open(f, name, "session", 0);
+        body_message(&body, msg);
+        event_tail(&body, r, s->rec_session, 0, SIZE_MAX, s->start_us, "the session");
+        put_problem(f, "error", ar_strerror(s->error_code), msg, body.ptr);
+        ar_buf_reset(&body);
+    }
+    for (size_t t = 0; t < s->n_turns; t++) {
+        const ar_turn_result *tr = &s->turns[t];
+        char *tc_name;
+
+        if (!tr->ran) {
+            char *why = skip_reason(r, s, t);
+            tc_name = ar_asprintf("turn %u", tr->index);
+            put_testcase_open(f, name, tc_name ? tc_name : "turn", 0);
+            fputs(">\n      <skipped message=\"", f);
+            xml_put(f, why ? why : "not run", JUNIT_ATTR_MAX_BYTES, true);
+            fputs("\"/>\n    </testcase>\n", f);
+            free(why);
+            free(tc_name);
+            continue;
+        }
+        for (size_t k = 0; k < tr->checks.n; k++) {
+            const ar_check *ck = &tr->checks.items[k];
+            const char *ck_name = ck->name ? ck->name : "check";
+            int64_t t_us = strcmp(ck_name, "completed") == 0 ? tr->end_us - tr->start_us : 0;
+
+            tc_name = ar_asprintf("turn %u: %s", tr->index, ck_name);
+            put_testcase_open(f, name, tc_name ? tc_name : ck_name, t_us);
+            free(tc_name);
+            if (ck->passed) {
+                fputs("/>\n", f);
+                continue;
+            }
+            char what[32];
+            snprintf(what, sizeof(what), "turn %u", tr->index);
+            body_message(&body, ck->message ? ck->message : "(no message)");
+            event_tail(&body, r, s->rec_session, tr->first_event, tr->n_events, tr->start_us, what);
+            put_problem(f, "failure", ck_name, ck->message, body.ptr);
+            ar_buf_reset(&body);
+        }
+    }
+    ar_buf_free(&body);
+    fputs("  </testsuite>\n", f);
+}
+
+ar_err ar_report_junit(const ar_run_result *r, const char *path, char *err, size_t err_len)
+{
+    ar_fsutil_file af;
+    junit_counts all = {0, 0, 0, 0};
+    char hostname[256], tbuf[32];
+    ar_err rc;
+
+    if (!r) {
+        if (err && err_len) snprintf(err, err_len, "%s: no run result", path ? path : "(junit)");
+        return AR_EINVAL;
+    }
+    rc = ar_fsutil_open(&af, path, err, err_len);
+    if (rc != AR_OK) return rc;
+    if (gethostname(hostname, sizeof(hostname)) != 0 || !hostname[0])
+        snprintf(hostname, sizeof(hostname), "localhost");
+    hostname[sizeof(hostname) - 1] = '\0';
+
+    for (size_t i = 0; i < r->n_sessions; i++) {
+        junit_counts c = count_session(&r->sessions[i]);
+        all.tests += c.tests;
+        all.failures += c.failures;
+        all.errors += c.errors;
+        all.skipped += c.skipped;
+    }
+    fmt_seconds(r->duration_us, tbuf, sizeof(tbuf));
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", af.f);
+    /* testsuites has no "skipped" attribute in junit-10.xsd; the suites carry it. */
+    fprintf(af.f,
+            "<testsuites name=\"agentrig\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+            "time=\"%s\">\n",
+            all.tests, all.failures, all.errors, tbuf);
+    for (size_t i = 0; i < r->n_sessions; i++)
+        put_session(af.f, r, i, hostname);
+    fputs("</testsuites>\n", af.f);
+    return ar_fsutil_commit(&af, err, err_len);
+}

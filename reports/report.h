@@ -1,0 +1,29 @@
+/*
+ * report.h - turning a run result into files and a terminal summary.
+ *
+ * Writers never abort the run: each returns an error that the runner reports
+ * (exit 3), and the others are still written. Paths' parent directories are
+ * created as needed.
+ */
+#ifndef AR_REPORT_H
+#define AR_REPORT_H
+
+#include <stdio.h>
+
+#include "../harness/result.h"
+
+#define AR_REPORT_JSON_VERSION 1
+
+/* JUnit XML valid against junit-10.xsd (Jenkins xUnit). */
+ar_err ar_report_junit(const ar_run_result *r, const char *path, char *err, size_t err_len);
+/* Versioned JSON report (docs/reports.md). */
+ar_err ar_report_json(const ar_run_result *r, const char *path, char *err, size_t err_len);
+/* One JSONL transcript per session under dir; sets each session's transcript_path. */
+ar_err ar_report_transcripts(ar_run_result *r, const char *dir, char *err, size_t err_len);
+/* Human summary. color: use ANSI colour (caller decides: TTY and no NO_COLOR). */
+void ar_report_summary(const ar_run_result *r, FILE *out, bool color);
+
+/* mkdir -p for the parent directory of path. */
+ar_err ar_mkdirs_for(const char *path);
+
+#endif
