@@ -16,7 +16,10 @@
 typedef struct {
     char *name;    /* "route", "events.order", "response.matches", ... */
     bool passed;
-    char *message; /* passed: what held; failed: expected vs observed */
+    /* One line that starts with the check's name, so it stands alone in any
+     * report: "route (subsequence): expected [...], observed [...]".
+     * passed: what held; failed: expected vs observed. */
+    char *message;
 } ar_check;
 
 typedef struct {

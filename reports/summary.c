@@ -105,9 +105,8 @@ static void put_session(FILE *out, const ar_run_result *r, const ar_session_resu
         for (size_t k = 0; tr->ran && k < tr->checks.n; k++) {
             const ar_check *ck = &tr->checks.items[k];
             if (ck->passed) continue;
-            fprintf(out, "      turn %u: %s%s%s: ", tr->index, color ? SGR_BOLD : "",
-                    ck->name ? ck->name : "check", color ? SGR_RESET : "");
-            if (color) fputs(SGR_DIM, out);
+            /* Check messages start with the check's name (result.h). */
+            fprintf(out, "      turn %u: ", tr->index);
             put_text(out, ck->message ? ck->message : "(no message)", "        ");
             fprintf(out, "%s\n", color ? SGR_RESET : "");
         }

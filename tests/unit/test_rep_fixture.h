@@ -25,7 +25,7 @@
 
 /* Session 1's scenario name and failure message: every hazard at once. */
 #define FX_NASTY_NAME "fail <&> \"quoted\" 'apos'"
-#define FX_NASTY_MSG "expected route [A, B] observed <C> & \"D\"\x01\x1b[31m bad:\xff\xfe end"
+#define FX_NASTY_MSG "route: expected [A, B] observed <C> & \"D\"\x01\x1b[31m bad:\xff\xfe end"
 /* Valid multi-byte UTF-8 must survive every writer unchanged. */
 #define FX_UNICODE_TAG                                                                             \
     "\xc3\xbcn\xc3\xaf"                                                                            \

@@ -66,7 +66,7 @@ static void test_counts_and_structure(void **state)
                                 "&apos;apos&apos;\""));
 
     /* The failure: escaped message attribute, controls and bad bytes replaced. */
-    assert_non_null(strstr(xml, "<failure type=\"route\" message=\"expected route [A, B] "
+    assert_non_null(strstr(xml, "<failure type=\"route\" message=\"route: expected [A, B] "
                                 "observed &lt;C&gt; &amp; &quot;D&quot;\xef\xbf\xbd\xef\xbf\xbd"
                                 "[31m bad:\xef\xbf\xbd\xef\xbf\xbd end\">"));
     /* Its body: the message, then the last 10 of the turn's 16 events. */

@@ -27,7 +27,7 @@ static void test_plain(void **state)
     assert_non_null(
         strstr(out, "PASS  complex multi-agent orchestration  (1 turn, 4 events, 1.23s)\n"));
     assert_non_null(strstr(out, "FAIL  " FX_NASTY_NAME "  (1/3 turns, 16 events, 2.00s)\n"
-                                "      turn 1: route: expected route [A, B] observed <C> & "
+                                "      turn 1: route: expected [A, B] observed <C> & "
                                 "\"D\"\\x01\\x1b[31m bad:\\xff\\xfe end\n"
                                 "      2 turns not run\n"));
     assert_non_null(strstr(out, "ERROR unreachable service  (0/1 turns, 1 event, 5.0ms)\n"

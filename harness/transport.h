@@ -1,0 +1,67 @@
+/*
+ * transport.h - the seam between the orchestration code and the wire.
+ *
+ * A loop is one thread's event loop (for WebSocket: one lws context; lws is
+ * built with LWS_MAX_SMP=1, so contexts are never shared between threads).
+ * A connection delivers whole frames to callbacks on the loop's thread.
+ * Session and runner code include only this header: never libwebsockets.h
+ * or curl.h.
+ */
+#ifndef AR_TRANSPORT_H
+#define AR_TRANSPORT_H
+
+#include "ar.h"
+
+typedef struct ar_loop ar_loop;
+typedef struct ar_conn ar_conn;
+
+typedef struct {
+    /* The handshake completed. */
+    void (*on_open)(void *user);
+    /*
+     * One whole frame. data is borrowed for the call. A frame over the cap
+     * arrives once, truncated to the cap, with truncated set and wire_len the
+     * full size, so the caller can record it and fail honestly.
+     */
+    void (*on_frame)(void *user, const char *data, size_t len, bool binary, bool truncated,
+                     size_t wire_len);
+    /*
+     * The connection is gone: could not connect (AR_ECONNECT, detail says
+     * why), or closed by the peer (AR_ECLOSED, detail has the close code and
+     * reason). Called at most once, and never after ar_conn_close.
+     */
+    void (*on_close)(void *user, ar_err why, const char *detail);
+} ar_conn_cb;
+
+/* Returns NULL and writes err on failure. */
+ar_loop *ar_loop_new(char *err, size_t err_len);
+/* Closes every connection without calling back, frees everything. NULL-safe. */
+void ar_loop_free(ar_loop *loop);
+/* Services the loop once: returns when something happened or after at most
+ * max_wait_us. */
+void ar_loop_step(ar_loop *loop, int64_t max_wait_us);
+
+/*
+ * Starts a WebSocket connection to url (ws:// or wss://). cb and user are
+ * borrowed until on_close or ar_conn_close. Returns NULL with err set for a
+ * URL that cannot be used; connection failures arrive through on_close.
+ */
+ar_conn *ar_ws_connect(ar_loop *loop, const char *url, const ar_conn_cb *cb, void *user, char *err,
+                       size_t err_len);
+
+/* Queues a text frame (copied). AR_ECLOSED when the connection is gone,
+ * AR_ETOOBIG when the send queue is full. */
+ar_err ar_conn_send(ar_conn *c, const char *data, size_t len);
+
+/*
+ * Closes (normal closure) and detaches the callbacks; the transport frees c
+ * once the socket is gone. Must be called exactly once per connection, also
+ * after on_close (that is what releases it). NULL-safe.
+ */
+void ar_conn_close(ar_conn *c);
+
+/* Splits ws://host:port/path. Returns false for anything else. Outputs are
+ * owned by the caller. */
+bool ar_url_split(const char *url, bool *tls, char **host, int *port, char **path);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * ws.c - the WebSocket client transport on libwebsockets (4.1).
+ *
+ * One lws context per ar_loop, serviced only by the thread that owns it.
+ * lws may hand a message over in several RECEIVE callbacks (fragments, and
+ * its own rx buffer size), so frames are reassembled here up to
+ * AR_FRAME_MAX_BYTES; past the cap we keep counting but stop storing, and
+ * deliver the truncated frame once so the caller records an honest error
+ * instead of the harness growing without bound. Pings are answered by lws.
+ * Writes happen only on WRITEABLE, one frame per callback.
+ */
+#include "transport.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+
+#define SENDQ_MAX 64
+
+typedef struct {
+    char *data; /* LWS_PRE bytes of headroom, then the payload */
+    size_t len;
+} qframe;
+
+struct ar_conn {
+    ar_loop *loop;
+    struct lws *wsi;
+    const ar_conn_cb *cb;
+    void *user;
+    bool detached;   /* ar_conn_close called: no more callbacks, free when gone */
+    bool gone;       /* the socket is closed (or never opened) */
+    bool notified;   /* on_close was called */
+    ar_buf rx;
+    size_t rx_wire;
+    bool rx_binary;
+    qframe q[SENDQ_MAX];
+    size_t q_head;
+    size_t q_n;
+    char *host;
+    char *path;
+    char close_detail[160];
+    ar_conn *next; /* the loop's list, so ar_loop_free can release everything */
+};
+
+struct ar_loop {
+    struct lws_context *ctx;
+    lws_sorted_usec_list_t wake;
+    ar_conn *conns;
+};
+
+static void conn_release(ar_conn *c)
+{
+    ar_loop *l = c->loop;
+    for (ar_conn **pp = &l->conns; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    for (size_t i = 0; i < c->q_n; i++) free(c->q[(c->q_head + i) % SENDQ_MAX].data);
+    ar_buf_free(&c->rx);
+    free(c->host);
+    free(c->path);
+    free(c);
+}
+
+static void conn_gone(ar_conn *c, ar_err why, const char *detail)
+{
+    c->wsi = NULL;
+    c->gone = true;
+    if (c->detached) {
+        conn_release(c);
+        return;
+    }
+    if (!c->notified && c->cb && c->cb->on_close) {
+        c->notified = true;
+        c->cb->on_close(c->user, why, detail);
+    }
+}
+
+static void deliver_frame(ar_conn *c, struct lws *wsi)
+{
+    bool truncated = c->rx_wire > c->rx.len;
+    if (!c->detached && c->cb && c->cb->on_frame)
+        c->cb->on_frame(c->user, c->rx.ptr ? c->rx.ptr : "", c->rx.len, c->rx_binary, truncated,
+                        c->rx_wire);
+    ar_buf_reset(&c->rx);
+    c->rx_wire = 0;
+    (void)wsi;
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    ar_conn *c = lws_get_opaque_user_data(wsi);
+    (void)user;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        if (!c) break;
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s", in ? (const char *)in : "connection failed");
+        lws_set_opaque_user_data(wsi, NULL);
+        conn_gone(c, AR_ECONNECT, detail);
+        break;
+    }
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (!c) break;
+        if (!c->detached && c->cb && c->cb->on_open) c->cb->on_open(c->user);
+        if (c->q_n || c->detached) lws_callback_on_writable(wsi);
+        break;
+    case LWS_CALLBACK_CLIENT_RECEIVE: {
+        if (!c || c->detached) break;
+        if (lws_is_first_fragment(wsi)) {
+            ar_buf_reset(&c->rx);
+            c->rx_wire = 0;
+            c->rx_binary = lws_frame_is_binary(wsi);
+        }
+        c->rx_wire += len;
+        size_t room = c->rx.max_bytes - c->rx.len;
+        size_t take = len < room ? len : room;
+        if (take && ar_buf_append(&c->rx, in, take) != AR_OK) {
+            /* Out of memory: keep counting so the frame is reported as cut. */
+        }
+        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
+            deliver_frame(c, wsi);
+        break;
+    }
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        if (!c) return -1;
+        if (c->detached) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+            return -1;
+        }
+        if (!c->q_n) break;
+        qframe *f = &c->q[c->q_head];
+        int n = lws_write(wsi, (unsigned char *)f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+        free(f->data);
+        c->q_head = (c->q_head + 1) % SENDQ_MAX;
+        c->q_n--;
+        if (n < (int)f->len) return -1;
+        if (c->q_n) lws_callback_on_writable(wsi);
+        break;
+    }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (c) {
+            const unsigned char *b = in;
+            int code = len >= 2 ? (b[0] << 8) | b[1] : 1005;
+            snprintf(c->close_detail, sizeof c->close_detail,
+                     "closed by the service with code %d%s%.*s", code, len > 2 ? ": " : "",
+                     len > 2 ? (int)(len - 2) : 0, len > 2 ? (const char *)b + 2 : "");
+        }
+        break;
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (!c) break;
+        lws_set_opaque_user_data(wsi, NULL);
+        conn_gone(c, AR_ECLOSED,
+                  c->close_detail[0] ? c->close_detail : "connection closed by the service");
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+static const struct lws_protocols client_protocols[] = {
+    {"agentrig", ws_callback, 0, 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+ar_loop *ar_loop_new(char *err, size_t err_len)
+{
+    static bool log_set;
+    if (!log_set) {
+        /* lws logs to stderr by default; our own reports say what matters. */
+        lws_set_log_level(getenv("AGENTRIG_LWS_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
+        log_set = true;
+    }
+    ar_loop *l = calloc(1, sizeof *l);
+    if (!l) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = client_protocols;
+    info.gid = -1;
+    info.uid = -1;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.timeout_secs = 20;
+    l->ctx = lws_create_context(&info);
+    if (!l->ctx) {
+        snprintf(err, err_len, "could not create the WebSocket client context");
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void ar_loop_free(ar_loop *l)
+{
+    if (!l) return;
+    for (ar_conn *c = l->conns; c; c = c->next) c->detached = true;
+    lws_context_destroy(l->ctx);
+    while (l->conns) conn_release(l->conns);
+    free(l);
+}
+
+/*
+ * The wake timer bounds how long one step may block. When it is already ripe
+ * as lws_service starts, lws runs it before polling and would then poll with
+ * no timer left (lws's own idle timer is 30 s), so it also cancels the
+ * service wait, which makes that poll return at once.
+ */
+static void wake_cb(lws_sorted_usec_list_t *sul)
+{
+    ar_loop *l = (ar_loop *)((char *)sul - offsetof(ar_loop, wake));
+    lws_cancel_service(l->ctx);
+}
+
+void ar_loop_step(ar_loop *l, int64_t max_wait_us)
+{
+    if (max_wait_us < 0) max_wait_us = 0;
+    lws_sul_schedule(l->ctx, 0, &l->wake, wake_cb, max_wait_us);
+    lws_service(l->ctx, 0);
+    lws_sul_cancel(&l->wake);
+}
+
+bool ar_url_split(const char *url, bool *tls, char **host, int *port, char **path)
+{
+    const char *p;
+    if (strncmp(url, "ws://", 5) == 0) {
+        *tls = false;
+        p = url + 5;
+    } else if (strncmp(url, "wss://", 6) == 0) {
+        *tls = true;
+        p = url + 6;
+    } else {
+        return false;
+    }
+    const char *slash = strchr(p, '/');
+    const char *hend = slash ? slash : p + strlen(p);
+    const char *colon = NULL;
+    if (*p == '[') { /* [::1]:port */
+        const char *rb = memchr(p, ']', (size_t)(hend - p));
+        if (!rb) return false;
+        colon = (rb + 1 < hend && rb[1] == ':') ? rb + 1 : NULL;
+    } else {
+        colon = memchr(p, ':', (size_t)(hend - p));
+    }
+    const char *nend = colon ? colon : hend;
+    if (nend == p) return false;
+    int prt = *tls ? 443 : 80;
+    if (colon) {
+        char *end;
+        long v = strtol(colon + 1, &end, 10);
+        if (end != hend || v <= 0 || v > 65535) return false;
+        prt = (int)v;
+    }
+    if (*p == '[') {
+        *host = ar_strndup(p + 1, (size_t)(nend - p - 2));
+    } else {
+        *host = ar_strndup(p, (size_t)(nend - p));
+    }
+    *path = strdup(slash ? slash : "/");
+    *port = prt;
+    return *host && *path;
+}
+
+ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *user, char *err,
+                       size_t err_len)
+{
+    ar_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    bool tls;
+    int port;
+    if (!ar_url_split(url, &tls, &c->host, &port, &c->path)) {
+        snprintf(err, err_len, "'%s' is not a WebSocket URL (ws://host:port/path or wss://...)",
+                 url);
+        free(c->host);
+        free(c->path);
+        free(c);
+        return NULL;
+    }
+    c->loop = l;
+    c->cb = cb;
+    c->user = user;
+    ar_buf_init(&c->rx, AR_FRAME_MAX_BYTES);
+    c->next = l->conns;
+    l->conns = c;
+
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = l->ctx;
+    ci.address = c->host;
+    ci.port = port;
+    ci.path = c->path;
+    ci.host = c->host;
+    ci.origin = c->host;
+    ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
+    ci.ietf_version_or_minus_one = -1;
+    ci.opaque_user_data = c;
+    ci.pwsi = &c->wsi;
+    if (!lws_client_connect_via_info(&ci)) {
+        /* lws has already reported CONNECTION_ERROR through the callback when
+         * it got that far; otherwise say so here. */
+        if (!c->gone) conn_gone(c, AR_ECONNECT, "could not start the connection");
+    }
+    return c;
+}
+
+ar_err ar_conn_send(ar_conn *c, const char *data, size_t len)
+{
+    if (c->gone || c->detached) return AR_ECLOSED;
+    if (c->q_n == SENDQ_MAX) return AR_ETOOBIG;
+    char *buf = malloc(LWS_PRE + len + 1);
+    if (!buf) return AR_ENOMEM;
+    memcpy(buf + LWS_PRE, data, len);
+    c->q[(c->q_head + c->q_n) % SENDQ_MAX] = (qframe){buf, len};
+    c->q_n++;
+    if (c->wsi) lws_callback_on_writable(c->wsi);
+    return AR_OK;
+}
+
+void ar_conn_close(ar_conn *c)
+{
+    if (!c) return;
+    if (c->gone) {
+        conn_release(c);
+        return;
+    }
+    c->detached = true;
+    if (c->wsi) lws_callback_on_writable(c->wsi);
+}

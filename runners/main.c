@@ -1,0 +1,46 @@
+/*
+ * main.c - agentrig's entry point: picks the mode and hands over.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../harness/ar.h"
+#include "runners.h"
+
+static const char usage[] =
+    "usage: agentrig <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run PATH...    drive an agent service through YAML scenarios and gate CI\n"
+    "                 (agentrig run --help for its options)\n"
+    "  version        print the version\n"
+    "  help           this text\n"
+    "\n"
+    "exit codes: 0 all passed, 1 an expectation failed, 2 usage or configuration\n"
+    "error, 3 service unreachable or harness failure, 130 interrupted.\n"
+    "docs: README.md, docs/scenarios.md, docs/protocol.md, docs/reports.md\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return AR_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0) return ar_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("agentrig %s\n", AR_VERSION);
+        return AR_EXIT_PASS;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(usage, stdout);
+        return AR_EXIT_PASS;
+    }
+    if (strcmp(cmd, "bench") == 0 || strcmp(cmd, "chaos") == 0 || strcmp(cmd, "proxy") == 0) {
+        fprintf(stderr, "agentrig: '%s' is not available in this version yet (only 'run' is)\n",
+                cmd);
+        return AR_EXIT_USAGE;
+    }
+    fprintf(stderr, "agentrig: unknown command '%s'\n\n%s", cmd, usage);
+    return AR_EXIT_USAGE;
+}

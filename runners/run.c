@@ -1,0 +1,430 @@
+/*
+ * run.c - `agentrig run`: the CI-gating mode.
+ *
+ * Load every scenario first (a typo is exit 2 before any socket opens), start
+ * the embedded refagent if some scenario has no target, run the sessions on
+ * -j worker threads (each owns its own event loop; the recorder is the only
+ * shared structure), then write every report even when sessions failed or the
+ * run was interrupted. One failing session never takes the others down: each
+ * session's problems end up in its own result.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../harness/ar.h"
+#include "../harness/recorder.h"
+#include "../harness/refproc.h"
+#include "../harness/scenario.h"
+#include "../harness/session.h"
+#include "../reports/report.h"
+#include "runners.h"
+
+#define JOBS_MAX 256
+
+typedef struct {
+    const char *target;
+    long jobs;
+    const char *results_dir;
+    const char *junit;
+    const char *report;
+    const char *transcripts;
+    const char **tags;
+    size_t n_tags;
+    const char *refagent;
+    const char **refagent_args;
+    size_t n_refagent_args;
+    bool quiet;
+    bool no_color;
+} run_opts;
+
+/* One table drives getopt and --help, so the help text cannot drift. */
+typedef struct {
+    const char *name;
+    int has_arg;
+    int short_name;
+    const char *arg;
+    const char *help;
+} opt_def;
+
+enum {
+    OPT_JUNIT = 1000,
+    OPT_REPORT,
+    OPT_TRANSCRIPTS,
+    OPT_TAG,
+    OPT_REFAGENT,
+    OPT_REFAGENT_ARG,
+    OPT_NO_COLOR
+};
+
+static const opt_def opt_table[] = {
+    {"target", required_argument, 't', "URL",
+     "drive this service (ws://...) instead of each scenario's target;\n"
+     "without it, scenarios with no target use the embedded refagent"},
+    {"jobs", required_argument, 'j', "N", "sessions run concurrently (default: CPU cores)"},
+    {"results", required_argument, 'o', "DIR", "where reports go (default: results)"},
+    {"junit", required_argument, OPT_JUNIT, "FILE", "JUnit XML (default: DIR/junit.xml)"},
+    {"report", required_argument, OPT_REPORT, "FILE", "JSON report (default: DIR/report.json)"},
+    {"transcripts", required_argument, OPT_TRANSCRIPTS, "DIR",
+     "one JSONL transcript per session (default: DIR/transcripts)"},
+    {"tag", required_argument, OPT_TAG, "TAG",
+     "run only scenarios with this tag (repeatable: any of them)"},
+    {"refagent", required_argument, OPT_REFAGENT, "PATH",
+     "refagent binary for the embedded service (default: beside agentrig)"},
+    {"refagent-arg", required_argument, OPT_REFAGENT_ARG, "ARG",
+     "extra argument for the embedded refagent (repeatable), e.g. --refagent-arg=--think-ms=0"},
+    {"quiet", no_argument, 'q', NULL, "no summary on stdout"},
+    {"no-color", no_argument, OPT_NO_COLOR, NULL, "never colour the summary (NO_COLOR works too)"},
+    {"help", no_argument, 'h', NULL, "this text"},
+};
+
+static void print_help(FILE *f)
+{
+    fputs("usage: agentrig run [options] PATH...\n"
+          "\n"
+          "Runs the scenarios in PATH (YAML files, or directories searched for *.yaml and\n"
+          "*.yml) and writes JUnit XML, a JSON report and one transcript per session.\n"
+          "\n"
+          "options:\n",
+          f);
+    for (size_t i = 0; i < AR_ARRAY_LEN(opt_table); i++) {
+        const opt_def *o = &opt_table[i];
+        char left[64];
+        if (o->short_name < 256)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        fprintf(f, "  %-28s", left);
+        for (const char *p = o->help; *p; p++) {
+            fputc(*p, f);
+            if (*p == '\n') fprintf(f, "  %-28s", "");
+        }
+        fputc('\n', f);
+    }
+    fputs("\nexit codes: 0 all passed, 1 an expectation failed, 2 usage or configuration\n"
+          "error, 3 service unreachable or harness failure, 130 interrupted.\n",
+          f);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("agentrig run: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n(agentrig run --help lists the options)\n", stderr);
+    return AR_EXIT_USAGE;
+}
+
+static bool push(const char ***list, size_t *n, const char *v)
+{
+    const char **p = realloc(*list, (*n + 1) * sizeof *p);
+    if (!p) return false;
+    p[(*n)++] = v;
+    *list = p;
+    return true;
+}
+
+static int parse_opts(int argc, char **argv, run_opts *o, int *first_path)
+{
+    struct option longs[AR_ARRAY_LEN(opt_table) + 1];
+    char shorts[64];
+    size_t k = 0;
+    shorts[k++] = ':'; /* report missing arguments as ':' */
+    for (size_t i = 0; i < AR_ARRAY_LEN(opt_table); i++) {
+        longs[i] = (struct option){opt_table[i].name, opt_table[i].has_arg, NULL,
+                                   opt_table[i].short_name};
+        if (opt_table[i].short_name < 256) {
+            shorts[k++] = (char)opt_table[i].short_name;
+            if (opt_table[i].has_arg) shorts[k++] = ':';
+        }
+    }
+    shorts[k] = '\0';
+    longs[AR_ARRAY_LEN(opt_table)] = (struct option){0, 0, 0, 0};
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        switch (c) {
+        case 't': o->target = optarg; break;
+        case 'j': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || v < 1 || v > JOBS_MAX)
+                return usage_error("--jobs must be a whole number from 1 to 256 (got '%s')",
+                                   optarg);
+            o->jobs = v;
+            break;
+        }
+        case 'o': o->results_dir = optarg; break;
+        case OPT_JUNIT: o->junit = optarg; break;
+        case OPT_REPORT: o->report = optarg; break;
+        case OPT_TRANSCRIPTS: o->transcripts = optarg; break;
+        case OPT_TAG:
+            if (!push(&o->tags, &o->n_tags, optarg)) return AR_EXIT_INFRA;
+            break;
+        case OPT_REFAGENT: o->refagent = optarg; break;
+        case OPT_REFAGENT_ARG:
+            if (!push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
+            break;
+        case 'q': o->quiet = true; break;
+        case OPT_NO_COLOR: o->no_color = true; break;
+        case 'h': print_help(stdout); return -1;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) return usage_error("%s", "no scenario files or directories given");
+    *first_path = optind;
+    return 0;
+}
+
+static bool has_tag(const ar_scenario *s, const run_opts *o)
+{
+    for (size_t i = 0; i < o->n_tags; i++)
+        for (size_t j = 0; j < s->n_tags; j++)
+            if (strcmp(o->tags[i], s->tags[j]) == 0) return true;
+    return false;
+}
+
+static volatile sig_atomic_t g_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    /* A second Ctrl-C ends the process at once. */
+    signal(SIGINT, SIG_DFL);
+}
+
+typedef struct {
+    ar_scenario **scns;
+    size_t n;
+    ar_session_result *results;
+    atomic_size_t next;
+    ar_sess_cfg cfg;
+    char loop_error[256];
+    atomic_int loop_failed;
+} work_queue;
+
+static void *worker_main(void *arg)
+{
+    work_queue *q = arg;
+    char err[256];
+    ar_loop *loop = ar_loop_new(err, sizeof err);
+    if (!loop) {
+        if (atomic_fetch_add(&q->loop_failed, 1) == 0)
+            snprintf(q->loop_error, sizeof q->loop_error, "%s", err);
+    }
+    for (;;) {
+        size_t i = atomic_fetch_add(&q->next, 1);
+        if (i >= q->n) break;
+        if (!loop) {
+            ar_session_result *r = &q->results[i];
+            memset(r, 0, sizeof *r);
+            r->scn = q->scns[i];
+            r->outcome = AR_OUT_ERROR;
+            r->error_code = AR_EINTERNAL;
+            r->error = ar_asprintf("could not start an event loop: %s", err);
+            continue;
+        }
+        ar_sess_run(loop, &q->cfg, q->scns[i], (uint32_t)i, &q->results[i]);
+    }
+    ar_loop_free(loop);
+    return NULL;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    return ar_asprintf("%s/%s", dir, name);
+}
+
+int ar_run_main(int argc, char **argv)
+{
+    run_opts o = {.results_dir = "results"};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o.jobs = cores > 0 ? cores : 1;
+    int first = 0;
+    int rc = parse_opts(argc, argv, &o, &first);
+    if (rc) {
+        free(o.tags);
+        free(o.refagent_args);
+        return rc < 0 ? AR_EXIT_PASS : rc;
+    }
+
+    int exit_code = AR_EXIT_PASS;
+    ar_scn_list all = {0};
+    ar_scenario **picked = NULL;
+    ar_rec *rec = NULL;
+    ar_refproc *ref = NULL;
+    ar_session_result *results = NULL;
+    char *junit = NULL, *report = NULL, *transcripts = NULL, *reflog = NULL, *refbin = NULL;
+    size_t n = 0;
+    char err[1024];
+
+    if (ar_scn_load_paths((const char *const *)argv + first, (size_t)(argc - first), &all, err,
+                          sizeof err) != AR_OK) {
+        fprintf(stderr, "%s\n", err);
+        exit_code = AR_EXIT_USAGE;
+        goto out;
+    }
+    picked = calloc(all.n ? all.n : 1, sizeof *picked);
+    if (!picked) {
+        exit_code = AR_EXIT_INFRA;
+        goto out;
+    }
+    bool need_ref = false;
+    for (size_t i = 0; i < all.n; i++) {
+        if (o.n_tags && !has_tag(all.items[i], &o)) continue;
+        picked[n++] = all.items[i];
+        if (!o.target && !all.items[i]->target_tpl) need_ref = true;
+    }
+    if (n == 0) {
+        fprintf(stderr, "agentrig run: no scenario matches the given --tag\n");
+        exit_code = AR_EXIT_USAGE;
+        goto out;
+    }
+
+    junit = o.junit ? ar_strdup(o.junit) : path_in(o.results_dir, "junit.xml");
+    report = o.report ? ar_strdup(o.report) : path_in(o.results_dir, "report.json");
+    transcripts = o.transcripts ? ar_strdup(o.transcripts) : path_in(o.results_dir, "transcripts");
+    reflog = path_in(o.results_dir, "refagent.log");
+    if (!junit || !report || !transcripts || !reflog) {
+        exit_code = AR_EXIT_INFRA;
+        goto out;
+    }
+
+    if (need_ref) {
+        refbin = o.refagent ? ar_strdup(o.refagent) : ar_refproc_find();
+        if (!refbin) {
+            fprintf(stderr, "agentrig run: some scenarios have no target, and the embedded "
+                            "refagent was not found (set --refagent or AGENTRIG_REFAGENT, or "
+                            "give --target)\n");
+            exit_code = AR_EXIT_INFRA;
+            goto out;
+        }
+        ar_mkdirs_for(reflog);
+        if (ar_refproc_start(refbin, o.refagent_args, o.n_refagent_args, reflog, &ref, err,
+                             sizeof err) != AR_OK) {
+            fprintf(stderr, "agentrig run: could not start the embedded refagent: %s\n", err);
+            exit_code = AR_EXIT_INFRA;
+            goto out;
+        }
+        if (!o.quiet)
+            fprintf(stderr, "agentrig: embedded refagent listening at %s (log: %s)\n",
+                    ar_refproc_url(ref), reflog);
+    }
+
+    rec = ar_rec_new(0);
+    results = calloc(n, sizeof *results);
+    if (!rec || !results) {
+        exit_code = AR_EXIT_INFRA;
+        goto out;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    work_queue q = {.scns = picked, .n = n, .results = results};
+    q.cfg = (ar_sess_cfg){.rec = rec,
+                          .target_override = o.target,
+                          .default_target = ref ? ar_refproc_url(ref) : NULL,
+                          .stop = &g_stop};
+    atomic_init(&q.next, 0);
+    atomic_init(&q.loop_failed, 0);
+    size_t jobs = (size_t)o.jobs < n ? (size_t)o.jobs : n;
+    pthread_t *th = calloc(jobs, sizeof *th);
+    if (!th) {
+        exit_code = AR_EXIT_INFRA;
+        goto out;
+    }
+    int64_t t0_wall = ar_wall_us(), t0 = ar_now_us();
+    size_t started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&th[started], NULL, worker_main, &q) != 0) break;
+    if (started == 0) worker_main(&q); /* no threads at all: do the work here */
+    for (size_t i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(th);
+
+    ar_run_result run = {.mode = "run",
+                         .sessions = results,
+                         .n_sessions = n,
+                         .rec = rec,
+                         .start_wall_us = t0_wall,
+                         .duration_us = ar_now_us() - t0,
+                         .interrupted = g_stop != 0};
+
+    /* Every writer runs even if an earlier one failed. */
+    bool write_failed = false;
+    if (ar_report_transcripts(&run, transcripts, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig run: transcripts: %s\n", err);
+        write_failed = true;
+    }
+    if (ar_report_json(&run, report, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig run: report: %s\n", err);
+        write_failed = true;
+    }
+    if (ar_report_junit(&run, junit, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig run: junit: %s\n", err);
+        write_failed = true;
+    }
+    if (!o.quiet) {
+        const char *nc = getenv("NO_COLOR");
+        bool color = !o.no_color && isatty(STDOUT_FILENO) && !(nc && *nc);
+        ar_report_summary(&run, stdout, color);
+        printf("reports: %s, %s, %s/\n", junit, report, transcripts);
+        fflush(stdout);
+    }
+
+    bool config_error = false, infra_error = false, failed = false;
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].outcome == AR_OUT_ERROR) {
+            if (results[i].error_code == AR_EINVAL)
+                config_error = true;
+            else
+                infra_error = true;
+            fprintf(stderr, "agentrig run: %s: %s\n", picked[i]->name,
+                    results[i].error ? results[i].error : ar_strerror(results[i].error_code));
+        } else if (results[i].outcome == AR_OUT_FAIL) {
+            failed = true;
+        }
+    }
+    if (run.interrupted)
+        exit_code = AR_EXIT_INTERRUPTED;
+    else if (config_error)
+        exit_code = AR_EXIT_USAGE;
+    else if (infra_error || write_failed)
+        exit_code = AR_EXIT_INFRA;
+    else if (failed)
+        exit_code = AR_EXIT_FAIL;
+
+out:
+    if (results)
+        for (size_t i = 0; i < n; i++) ar_session_result_clear(&results[i]);
+    free(results);
+    ar_refproc_stop(ref);
+    ar_rec_free(rec);
+    free(picked);
+    ar_scn_list_free(&all);
+    free(junit);
+    free(report);
+    free(transcripts);
+    free(reflog);
+    free(refbin);
+    free(o.tags);
+    free(o.refagent_args);
+    return exit_code;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""A deliberately misbehaving WebSocket service for agentrig's end-to-end tests.
+
+It speaks refagent's native protocol just well enough to start a turn, then
+misbehaves according to the user's message, so the tests can prove that one
+broken session fails with a clear message while the others and the reports
+are unaffected. Written in Python (Debian's python3-websockets) on purpose:
+it shares no code with agentrig or refagent.
+
+  message contains   the service then
+  "invalid json"     sends a frame that is not JSON, then completes the turn
+  "binary"           sends a binary frame, then completes the turn
+  "oversize"         sends a 2 MiB text frame, then completes the turn
+  "close"            sends two events and closes the connection mid-turn
+  "hang"             sends agent_started and then nothing
+  anything else      completes the turn normally
+"""
+import asyncio
+import json
+import sys
+import time
+
+import websockets
+
+
+def ev(kind, thread_id, **fields):
+    d = {"type": kind, "thread_id": thread_id, "ts_us": int(time.time() * 1e6)}
+    d.update(fields)
+    return json.dumps(d)
+
+
+async def handler(ws, path=None):
+    async for raw in ws:
+        msg = json.loads(raw)
+        text = msg.get("message", "")
+        tid = msg.get("thread_id", "t")
+        await ws.send(ev("agent_started", tid, agent="Supervisor", run_id="r1", parent_run_id=None))
+        if "invalid json" in text:
+            await ws.send('{"type": "agent_thinking", oops')
+        elif "binary" in text:
+            await ws.send(b"\x00\x01\x02binary\xff")
+        elif "oversize" in text:
+            await ws.send(ev("agent_thinking", tid, agent="Supervisor", run_id="r1",
+                             text="x" * (2 * 1024 * 1024)))
+        elif "close" in text:
+            await ws.send(ev("agent_thinking", tid, agent="Supervisor", run_id="r1", text="hmm"))
+            await ws.close(code=1011, reason="simulated crash")
+            return
+        elif "hang" in text:
+            continue
+        await ws.send(ev("agent_completed", tid, agent="Supervisor", run_id="r1",
+                         parent_run_id=None, status="ok", result={"response": "done: " + text}))
+
+
+async def main():
+    async with websockets.serve(handler, "127.0.0.1", 0, max_size=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"listening ws://127.0.0.1:{port}/ws", flush=True)
+        # Stop by itself: a test server never outlives its test by much.
+        await asyncio.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 300)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

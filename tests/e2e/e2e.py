@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""Runs one end-to-end case: a scenario file whose leading comments say what
+`agentrig run` must do with it.
+
+Header lines (at the top of the case file, before the YAML):
+  # expect-exit: 1                      the exit code
+  # expect-output: text                 must appear in stdout+stderr (repeatable)
+  # expect-report: text                 must appear in the JSON report (repeatable)
+  # expect-junit: tests=N failures=F errors=E skipped=S   checked with junitparser
+                                        (and xmllint against ../shared's junit-10.xsd)
+  # expect-transcript: text             must appear in some session transcript (repeatable)
+  # needs: badserver                    start tests/e2e/badserver.py, export BAD_URL
+  # needs: refagent                     start refagent by hand, export REF_URL
+  # args: --jobs 2                      extra arguments before the paths
+  # paths: scenarios/                   run these instead of the case file itself
+                                        (paths under scenarios/ or tests/ are taken
+                                        relative to the repository)
+
+Everything the case needs is started here and stopped at the end, so each
+case is independent and can run in parallel with the others.
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def start_server(cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for _ in range(50):
+        line = p.stdout.readline()
+        if not line:
+            break
+        if line.startswith("listening "):
+            return p, line.split(" ", 1)[1].strip()
+    p.kill()
+    sys.exit(f"FAIL: {cmd[0]} did not report a listening URL")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--agentrig", required=True)
+    ap.add_argument("--refagent", required=True)
+    ap.add_argument("--case", required=True)
+    a = ap.parse_args()
+
+    exp_exit, outputs, reports, junit, needs, extra = None, [], [], None, [], []
+    transcripts = []
+    paths = [a.case]
+    with open(a.case) as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            key, _, val = line[1:].strip().partition(":")
+            val = val.strip()
+            if key == "expect-exit":
+                exp_exit = int(val)
+            elif key == "expect-output":
+                outputs.append(val)
+            elif key == "expect-report":
+                reports.append(val)
+            elif key == "expect-junit":
+                junit = dict(kv.split("=") for kv in val.split())
+            elif key == "expect-transcript":
+                transcripts.append(val)
+            elif key == "needs":
+                needs.append(val)
+            elif key == "args":
+                extra += shlex.split(val)
+            elif key == "paths":
+                paths = shlex.split(val)
+    if exp_exit is None:
+        sys.exit(f"FAIL: {a.case} has no '# expect-exit:' line")
+
+    env = dict(os.environ)
+    env["AGENTRIG_REFAGENT"] = a.refagent
+    env.pop("NO_COLOR", None)
+    procs = []
+    try:
+        if "badserver" in needs:
+            p, url = start_server(["/usr/bin/python3", os.path.join(HERE, "badserver.py"), "120"])
+            procs.append(p)
+            env["BAD_URL"] = url
+        if "refagent" in needs:
+            p, url = start_server([a.refagent, "--port", "0", "--think-ms", "0"])
+            procs.append(p)
+            env["REF_URL"] = url
+            env["REF_WSS_URL"] = url.replace("ws://", "wss://", 1)
+        with tempfile.TemporaryDirectory(prefix="agentrig-e2e-") as out:
+            def resolve(args):
+                def expand(x):
+                    for k, v in env.items():
+                        x = x.replace("${" + k + "}", v)
+                    return x
+                args = [expand(x) for x in args]
+                return [os.path.join(REPO, x) if x.startswith(("scenarios/", "tests/")) else x
+                        for x in args]
+            cmd = [a.agentrig, "run", "-o", out, "--no-color",
+                   "--refagent-arg=--think-ms=0"] + resolve(extra) + resolve(paths)
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+            both = r.stdout + r.stderr
+            print("$", " ".join(shlex.quote(c) for c in cmd))
+            print(both)
+            ok = True
+            if r.returncode != exp_exit:
+                print(f"FAIL: exit {r.returncode}, expected {exp_exit}")
+                ok = False
+            for s in outputs:
+                if s not in both:
+                    print(f"FAIL: output lacks: {s}")
+                    ok = False
+            rep_path = os.path.join(out, "report.json")
+            if reports or exp_exit in (0, 1, 3) and os.path.exists(rep_path):
+                try:
+                    # Re-serialised, so cases can say '"version": 1' whatever
+                    # the writer's whitespace.
+                    rep_text = json.dumps(json.load(open(rep_path)))
+                except (OSError, ValueError) as e:
+                    print(f"FAIL: report.json unreadable: {e}")
+                    ok = False
+                    rep_text = ""
+                for s in reports:
+                    if s not in rep_text:
+                        print(f"FAIL: report.json lacks: {s}")
+                        ok = False
+            tdir = os.path.join(out, "transcripts")
+            ttext = ""
+            if os.path.isdir(tdir):
+                for name in sorted(os.listdir(tdir)):
+                    for line in open(os.path.join(tdir, name), errors="replace"):
+                        ttext += json.dumps(json.loads(line)) + "\n"
+            for s in transcripts:
+                if s not in ttext:
+                    print(f"FAIL: no transcript contains: {s}")
+                    ok = False
+            if junit:
+                args = ["/usr/bin/python3", os.path.join(REPO, "tests/tools/check_junit.py"),
+                        os.path.join(out, "junit.xml")]
+                for k in ("tests", "failures", "errors", "skipped"):
+                    if k in junit:
+                        args += [f"--{k}", junit[k]]
+                xsd = os.path.join(REPO, "..", "shared", "schemas", "junit-10.xsd")
+                args += ["--schema", xsd]
+                j = subprocess.run(args, capture_output=True, text=True)
+                print(j.stdout + j.stderr)
+                if j.returncode != 0:
+                    print("FAIL: junit check")
+                    ok = False
+            sys.exit(0 if ok else 1)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+if __name__ == "__main__":
+    main()
