@@ -33,8 +33,12 @@ typedef struct {
     void (*on_close)(void *user, ar_err why, const char *detail);
 } ar_conn_cb;
 
-/* Returns NULL and writes err on failure. */
-ar_loop *ar_loop_new(char *err, size_t err_len);
+/*
+ * Returns NULL and writes err on failure. tls: able to open wss:// (loads the
+ * system CA store into OpenSSL, which costs time and memory per loop, so
+ * loops are made without it unless some target needs it).
+ */
+ar_loop *ar_loop_new(bool tls, char *err, size_t err_len);
 /* Closes every connection without calling back, frees everything. NULL-safe. */
 void ar_loop_free(ar_loop *loop);
 /* Services the loop once: returns when something happened or after at most

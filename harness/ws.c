@@ -12,6 +12,7 @@
 #include "transport.h"
 
 #include <libwebsockets.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct ar_conn {
 
 struct ar_loop {
     struct lws_context *ctx;
+    bool tls;
     lws_sorted_usec_list_t wake;
     ar_conn *conns;
 };
@@ -170,14 +172,17 @@ static const struct lws_protocols client_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-ar_loop *ar_loop_new(char *err, size_t err_len)
+/* lws logs to stderr by default; our own reports say what matters.
+ * AGENTRIG_LWS_DEBUG=1 brings its errors, warnings and notices back. */
+static void set_lws_log_level(void)
 {
-    static bool log_set;
-    if (!log_set) {
-        /* lws logs to stderr by default; our own reports say what matters. */
-        lws_set_log_level(getenv("AGENTRIG_LWS_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
-        log_set = true;
-    }
+    lws_set_log_level(getenv("AGENTRIG_LWS_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
+}
+
+ar_loop *ar_loop_new(bool tls, char *err, size_t err_len)
+{
+    static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+    pthread_once(&log_once, set_lws_log_level); /* loops are made on several threads */
     ar_loop *l = calloc(1, sizeof *l);
     if (!l) {
         snprintf(err, err_len, "out of memory");
@@ -189,7 +194,8 @@ ar_loop *ar_loop_new(char *err, size_t err_len)
     info.protocols = client_protocols;
     info.gid = -1;
     info.uid = -1;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0;
+    l->tls = tls;
     info.timeout_secs = 20;
     l->ctx = lws_create_context(&info);
     if (!l->ctx) {
@@ -283,6 +289,13 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
     if (!ar_url_split(url, &tls, &c->host, &port, &c->path)) {
         snprintf(err, err_len, "'%s' is not a WebSocket URL (ws://host:port/path or wss://...)",
                  url);
+        free(c->host);
+        free(c->path);
+        free(c);
+        return NULL;
+    }
+    if (tls && !l->tls) {
+        snprintf(err, err_len, "'%s' needs TLS, but this run was started without it", url);
         free(c->host);
         free(c->path);
         free(c);

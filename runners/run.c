@@ -24,6 +24,7 @@
 #include "../harness/refproc.h"
 #include "../harness/scenario.h"
 #include "../harness/session.h"
+#include "../harness/template.h"
 #include "../reports/report.h"
 #include "runners.h"
 
@@ -212,6 +213,7 @@ typedef struct {
     ar_session_result *results;
     atomic_size_t next;
     ar_sess_cfg cfg;
+    bool tls;
     char loop_error[256];
     atomic_int loop_failed;
 } work_queue;
@@ -220,7 +222,7 @@ static void *worker_main(void *arg)
 {
     work_queue *q = arg;
     char err[256];
-    ar_loop *loop = ar_loop_new(err, sizeof err);
+    ar_loop *loop = ar_loop_new(q->tls, err, sizeof err);
     if (!loop) {
         if (atomic_fetch_add(&q->loop_failed, 1) == 0)
             snprintf(q->loop_error, sizeof q->loop_error, "%s", err);
@@ -282,11 +284,20 @@ int ar_run_main(int argc, char **argv)
         exit_code = AR_EXIT_INFRA;
         goto out;
     }
-    bool need_ref = false;
+    bool need_ref = false, need_tls = o.target && strncmp(o.target, "wss://", 6) == 0;
     for (size_t i = 0; i < all.n; i++) {
         if (o.n_tags && !has_tag(all.items[i], &o)) continue;
         picked[n++] = all.items[i];
         if (!o.target && !all.items[i]->target_tpl) need_ref = true;
+        /* Expanded here only to know whether TLS is needed; the session
+         * expands it again and reports an undefined variable properly. */
+        char *url = NULL;
+        if (!o.target && all.items[i]->target_tpl &&
+            ar_tpl_expand(all.items[i]->target_tpl, NULL, AR_TPL_PLAIN, &url, err, sizeof err) ==
+                AR_OK &&
+            strncmp(url, "wss://", 6) == 0)
+            need_tls = true;
+        free(url);
     }
     if (n == 0) {
         fprintf(stderr, "agentrig run: no scenario matches the given --tag\n");
@@ -338,7 +349,7 @@ int ar_run_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    work_queue q = {.scns = picked, .n = n, .results = results};
+    work_queue q = {.scns = picked, .n = n, .results = results, .tls = need_tls};
     q.cfg = (ar_sess_cfg){.rec = rec,
                           .target_override = o.target,
                           .default_target = ref ? ar_refproc_url(ref) : NULL,

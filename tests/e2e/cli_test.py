@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""The CLI's own contract: usage errors are exit 2 with a message that says
+what is wrong, --help is exit 0, and SIGINT mid-run is exit 130 with every
+report still written and marked interrupted."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+AGENTRIG, REFAGENT = sys.argv[1], sys.argv[2]
+failures = 0
+total = 0
+
+
+def check(args, code, *needles, env=None):
+    global failures, total
+    total += 1
+    r = subprocess.run([AGENTRIG] + args, capture_output=True, text=True, timeout=60, env=env)
+    out = r.stdout + r.stderr
+    ok = r.returncode == code and all(n in out for n in needles)
+    print(("ok  " if ok else "FAIL") + f" agentrig {' '.join(args)} -> {r.returncode}")
+    if not ok:
+        print(f"     expected exit {code} and {needles!r}; got:\n{out}")
+        failures += 1
+
+
+simple = os.path.join(HERE, "..", "..", "scenarios", "simple_request.yaml")
+check([], 2, "usage: agentrig <command>")
+check(["frobnicate"], 2, "unknown command 'frobnicate'")
+check(["bench", "x.yaml"], 2, "'bench' is not available in this version yet")
+check(["version"], 0, "agentrig 0.")
+check(["help"], 0, "run PATH...")
+check(["run", "--help"], 0, "usage: agentrig run [options] PATH...", "--target URL", "--jobs N")
+check(["run"], 2, "agentrig run: no scenario files or directories given")
+check(["run", "--jobs", "0", simple], 2, "--jobs must be a whole number from 1 to 256 (got '0')")
+check(["run", "--jobs", "many", simple], 2, "--jobs must be a whole number")
+check(["run", "--bogus", simple], 2, "unknown option '--bogus'")
+check(["run", simple, "--target"], 2, "option '--target' needs a value")
+check(["run", "/no/such/dir"], 2, "/no/such/dir: No such file or directory")
+check(["run", "--tag", "nothing-has-this", simple], 2, "no scenario matches the given --tag")
+check(["run", "--target", "http://127.0.0.1:1/ws", simple], 2,
+      "'http://127.0.0.1:1/ws' is not a WebSocket URL")
+env = dict(os.environ, AGENTRIG_REFAGENT="/no/such/refagent")
+with tempfile.TemporaryDirectory() as out:
+    check(["run", "-o", out, simple], 3, "could not start the embedded refagent", env=env)
+
+# SIGINT in the middle of a turn that never ends: exit 130, reports written.
+bs = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "badserver.py"), "60"],
+                      stdout=subprocess.PIPE, text=True)
+url = bs.stdout.readline().split(" ", 1)[1].strip()
+with tempfile.TemporaryDirectory() as out:
+    scn = os.path.join(out, "hang.yaml")
+    with open(scn, "w") as f:
+        f.write(f"name: hangs\ntarget: {url}\ntimeout: 60s\nturns:\n  - send: please hang\n")
+    p = subprocess.Popen([AGENTRIG, "run", "-o", out, scn], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=20)
+    rep = json.load(open(os.path.join(out, "report.json")))
+    ok = (p.returncode == 130 and rep["interrupted"] is True
+          and os.path.exists(os.path.join(out, "junit.xml"))
+          and "completed: interrupted" in stdout)
+    total += 1
+    print(("ok  " if ok else "FAIL") + f" SIGINT mid-turn -> {p.returncode}, interrupted={rep['interrupted']}")
+    if not ok:
+        print(stdout + stderr)
+        failures += 1
+bs.kill()
+
+print(f"{total - failures} passed, {failures} failed")
+sys.exit(1 if failures else 0)
