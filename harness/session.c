@@ -359,12 +359,12 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
                                           : CONNECT_TIMEOUT_MAX_US;
     if (connect_budget > CONNECT_TIMEOUT_MAX_US) connect_budget = CONNECT_TIMEOUT_MAX_US;
     int64_t connect_deadline = ar_now_us() + connect_budget;
-    while (!st.open && !st.closed && !*cfg->stop && ar_now_us() < connect_deadline)
+    while (!st.open && !st.closed && !atomic_load(cfg->stop) && ar_now_us() < connect_deadline)
         ar_loop_step(loop, STEP_MAX_US);
     if (!st.open) {
         char when[32];
         ar_fmt_duration(connect_budget, when, sizeof when);
-        if (*cfg->stop)
+        if (atomic_load(cfg->stop))
             set_error(out, AR_EINTERNAL, ar_strdup("interrupted while connecting"));
         else if (st.closed)
             set_error(out, AR_ECONNECT,
@@ -381,7 +381,7 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
     for (size_t k = 0; k < scn->n_turns; k++) {
         const ar_turn *t = &scn->turns[k];
         ar_turn_result *tr = &out->turns[k];
-        if (*cfg->stop) {
+        if (atomic_load(cfg->stop)) {
             break;
         }
         if (t->new_thread) {
@@ -408,7 +408,7 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
         free(frame);
         int64_t timeout = ar_scn_turn_timeout_us(scn, t);
         int64_t deadline = tr->start_us + timeout;
-        while (rc == AR_OK && !st.terminal_seen && !st.closed && !*cfg->stop) {
+        while (rc == AR_OK && !st.terminal_seen && !st.closed && !atomic_load(cfg->stop)) {
             int64_t left = deadline - ar_now_us();
             if (left <= 0) break;
             ar_loop_step(loop, left < STEP_MAX_US ? left : STEP_MAX_US);
@@ -438,7 +438,7 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
         if (rc != AR_OK)
             ar_checks_add(&tr->checks, "completed", false, "completed: could not send the message: %s",
                           ar_strerror(rc));
-        else if (*cfg->stop)
+        else if (atomic_load(cfg->stop))
             ar_checks_add(&tr->checks, "completed", false, "completed: interrupted; %s", last);
         else if (st.closed)
             ar_checks_add(&tr->checks, "completed", false,

@@ -5,7 +5,7 @@
 #ifndef AR_SESSION_H
 #define AR_SESSION_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "recorder.h"
 #include "result.h"
@@ -16,7 +16,10 @@ typedef struct {
     ar_rec *rec;                 /* shared recorder (borrowed) */
     const char *target_override; /* --target: wins over the scenario's target */
     const char *default_target;  /* the embedded refagent's URL, for scenarios with none */
-    volatile sig_atomic_t *stop; /* set by SIGINT: end the session at once */
+    /* Set by SIGINT: end the session at once. Atomic, not volatile
+     * sig_atomic_t, because worker threads read it while a signal handler on
+     * another thread writes it. */
+    const atomic_int *stop;
 } ar_sess_cfg;
 
 /*

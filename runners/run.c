@@ -197,14 +197,17 @@ static bool has_tag(const ar_scenario *s, const run_opts *o)
     return false;
 }
 
-static volatile sig_atomic_t g_stop;
+/* Lock-free atomics are async-signal-safe and, unlike a volatile
+ * sig_atomic_t, well-defined when other threads read them. */
+static atomic_int g_stop;
 
 static void on_sigint(int sig)
 {
-    (void)sig;
-    g_stop = 1;
+    int saved = errno;
+    atomic_store(&g_stop, 1);
     /* A second Ctrl-C ends the process at once. */
-    signal(SIGINT, SIG_DFL);
+    signal(sig, SIG_DFL);
+    errno = saved;
 }
 
 typedef struct {
@@ -262,6 +265,14 @@ int ar_run_main(int argc, char **argv)
         free(o.refagent_args);
         return rc < 0 ? AR_EXIT_PASS : rc;
     }
+
+    /* From here on, Ctrl-C means "stop and write the reports". */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 
     int exit_code = AR_EXIT_PASS;
     ar_scn_list all = {0};
@@ -342,13 +353,6 @@ int ar_run_main(int argc, char **argv)
         goto out;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
     work_queue q = {.scns = picked, .n = n, .results = results, .tls = need_tls};
     q.cfg = (ar_sess_cfg){.rec = rec,
                           .target_override = o.target,
@@ -376,7 +380,7 @@ int ar_run_main(int argc, char **argv)
                          .rec = rec,
                          .start_wall_us = t0_wall,
                          .duration_us = ar_now_us() - t0,
-                         .interrupted = g_stop != 0};
+                         .interrupted = atomic_load(&g_stop) != 0};
 
     /* Every writer runs even if an earlier one failed. */
     bool write_failed = false;

@@ -33,6 +33,7 @@ async def handler(ws, path=None):
     async for raw in ws:
         msg = json.loads(raw)
         text = msg.get("message", "")
+        print(f"received {text}", flush=True)  # tests wait for this line
         tid = msg.get("thread_id", "t")
         await ws.send(ev("agent_started", tid, agent="Supervisor", run_id="r1", parent_run_id=None))
         if "invalid json" in text:

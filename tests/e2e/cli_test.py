@@ -52,25 +52,34 @@ with tempfile.TemporaryDirectory() as out:
 bs = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "badserver.py"), "60"],
                       stdout=subprocess.PIPE, text=True)
 url = bs.stdout.readline().split(" ", 1)[1].strip()
-with tempfile.TemporaryDirectory() as out:
-    scn = os.path.join(out, "hang.yaml")
-    with open(scn, "w") as f:
-        f.write(f"name: hangs\ntarget: {url}\ntimeout: 60s\nturns:\n  - send: please hang\n")
-    p = subprocess.Popen([AGENTRIG, "run", "-o", out, scn], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
-    p.send_signal(signal.SIGINT)
-    stdout, stderr = p.communicate(timeout=20)
-    rep = json.load(open(os.path.join(out, "report.json")))
-    ok = (p.returncode == 130 and rep["interrupted"] is True
-          and os.path.exists(os.path.join(out, "junit.xml"))
-          and "completed: interrupted" in stdout)
-    total += 1
-    print(("ok  " if ok else "FAIL") + f" SIGINT mid-turn -> {p.returncode}, interrupted={rep['interrupted']}")
-    if not ok:
-        print(stdout + stderr)
-        failures += 1
-bs.kill()
+try:
+    with tempfile.TemporaryDirectory() as out:
+        scn = os.path.join(out, "hang.yaml")
+        with open(scn, "w") as f:
+            f.write(f"name: hangs\ntarget: {url}\ntimeout: 60s\nturns:\n  - send: please hang\n")
+        p = subprocess.Popen([AGENTRIG, "run", "-o", out, scn], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        # Interrupt only once the service has the turn, so the test does not
+        # depend on how fast agentrig starts (sanitizer builds are slow).
+        line = bs.stdout.readline()
+        assert line.startswith("received"), line
+        time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=20)
+        rep_path = os.path.join(out, "report.json")
+        if not os.path.exists(rep_path):
+            print(f"agentrig exited {p.returncode} without a report:\n{stdout}{stderr}")
+        rep = json.load(open(rep_path))
+        ok = (p.returncode == 130 and rep["interrupted"] is True
+              and os.path.exists(os.path.join(out, "junit.xml"))
+              and "completed: interrupted" in stdout)
+        total += 1
+        print(("ok  " if ok else "FAIL") + f" SIGINT mid-turn -> {p.returncode}, interrupted={rep['interrupted']}")
+        if not ok:
+            print(stdout + stderr)
+            failures += 1
+finally:
+    bs.kill()
 
 print(f"{total - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
