@@ -15,16 +15,14 @@
 #include "session.h"
 
 #include <cjson/cJSON.h>
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "event.h"
 #include "template.h"
-#include "../validators/jsonptr.h"
 #include "../validators/validator.h"
 
 #define CONNECT_TIMEOUT_MAX_US (30 * 1000000LL)
@@ -185,64 +183,6 @@ static void describe_last(const sess_state *st, const ar_turn_result *tr, char *
     snprintf(out, len, "last event: %s", d);
 }
 
-/* Captures a value after a completed turn. Returns false (with a failed
- * check added) when it cannot. */
-static bool do_capture(const ar_capture *c, const ar_event *terminal, const char *thread_id,
-                       ar_vars *vars, ar_checks *checks)
-{
-    char *subject = NULL;
-    if (c->from == AR_CAP_THREAD_ID) {
-        subject = strdup(terminal->thread_id ? terminal->thread_id : thread_id);
-    } else if (c->from == AR_CAP_RESPONSE) {
-        subject = strdup(terminal->text ? terminal->text : "");
-    } else {
-        cJSON *doc = cJSON_ParseWithLength(terminal->raw ? terminal->raw : "", terminal->raw_len);
-        const cJSON *v = doc ? ar_json_pointer_get(doc, c->pointer) : NULL;
-        if (!v) {
-            ar_checks_add(checks, "capture", false,
-                          "capture: '%s': JSON pointer %s not found in the final frame", c->name,
-                          c->pointer);
-            cJSON_Delete(doc);
-            return false;
-        }
-        if (cJSON_IsString(v))
-            subject = strdup(v->valuestring);
-        else if (cJSON_IsNumber(v))
-            subject = ar_asprintf("%.15g", v->valuedouble);
-        else
-            subject = cJSON_PrintUnformatted(v);
-        cJSON_Delete(doc);
-    }
-    if (!subject) return false;
-    char *value = NULL;
-    if (c->compiled) {
-        pcre2_code *re = c->compiled;
-        pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-        int rc = md ? pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL) : -1;
-        if (rc > c->group) {
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-            if (ov[2 * c->group] != PCRE2_UNSET)
-                value = ar_strndup(subject + ov[2 * c->group],
-                                   ov[2 * c->group + 1] - ov[2 * c->group]);
-        }
-        pcre2_match_data_free(md);
-        if (!value) {
-            char quoted[120];
-            snprintf(quoted, sizeof quoted, "%.100s%s", subject, strlen(subject) > 100 ? "..." : "");
-            ar_checks_add(checks, "capture", false, "capture: '%s': /%s/ did not match \"%s\"",
-                          c->name, c->regex, quoted);
-            free(subject);
-            return false;
-        }
-        free(subject);
-    } else {
-        value = subject;
-    }
-    ar_vars_set(vars, c->name, value);
-    free(value);
-    return true;
-}
-
 static void judge_turn(const ar_turn *t, sess_state *st, ar_turn_result *tr, ar_vars *vars,
                        const char *thread_id)
 {
@@ -271,7 +211,7 @@ static void judge_turn(const ar_turn *t, sess_state *st, ar_turn_result *tr, ar_
     };
     ar_val_turn(&t->expect, &obs, &tr->checks);
     for (size_t c = 0; c < t->n_captures; c++)
-        do_capture(&t->captures[c], terminal, thread_id, vars, &tr->checks);
+        ar_capture_take(&t->captures[c], terminal, thread_id, vars, &tr->checks);
     free(evs);
     free(prev);
 }

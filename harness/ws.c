@@ -11,7 +11,12 @@
  */
 #include "transport.h"
 
+#include <errno.h>
 #include <libwebsockets.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,8 @@ typedef struct {
 
 struct ar_conn {
     ar_loop *loop;
+    bool tls;
+    int port;
     struct lws *wsi;
     const ar_conn_cb *cb;
     void *user;
@@ -94,6 +101,60 @@ static void deliver_frame(ar_conn *c, struct lws *wsi)
     (void)wsi;
 }
 
+/*
+ * lws reports a failed connect as "Unable to connect", whatever the cause, and
+ * errno is gone by the time we hear of it. A user needs "connection refused"
+ * or "timed out", so after a failure below TLS we try one plain TCP connect
+ * (bounded to 1 s) to learn the reason. It costs nothing on the success path,
+ * and only blocks this loop's thread when the target is already failing.
+ */
+static void tcp_probe(const char *host, int port, char *out, size_t out_len)
+{
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int g = getaddrinfo(host, portstr, &hints, &ai);
+    if (g != 0) {
+        snprintf(out, out_len, "cannot resolve host '%s': %s", host, gai_strerror(g));
+        return;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int err = fd < 0 ? errno : 0;
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        err = errno;
+        if (err == EINPROGRESS) {
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            int r = poll(&pf, 1, 1000);
+            socklen_t len = sizeof err;
+            if (r == 0)
+                err = ETIMEDOUT;
+            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+                err = errno;
+        }
+    }
+    if (fd >= 0) close(fd);
+    freeaddrinfo(ai);
+    if (err)
+        snprintf(out, out_len, "%s", strerror(err));
+    else
+        out[0] = '\0'; /* TCP works now: the failure was above it */
+}
+
+static void explain_failure(const ar_conn *c, const char *lws_detail, char *out, size_t out_len)
+{
+    if (c->tls && strstr(lws_detail, "SSL")) {
+        snprintf(out, out_len, "TLS handshake failed (%s)", lws_detail);
+        return;
+    }
+    char why[160];
+    tcp_probe(c->host, c->port, why, sizeof why);
+    if (why[0])
+        snprintf(out, out_len, "%s", why);
+    else
+        snprintf(out, out_len, "%s (a plain TCP connection to %s:%d works)", lws_detail, c->host,
+                 c->port);
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
@@ -103,7 +164,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         if (!c) break;
         char detail[200];
-        snprintf(detail, sizeof detail, "%s", in ? (const char *)in : "connection failed");
+        explain_failure(c, in ? (const char *)in : "connection failed", detail, sizeof detail);
         lws_set_opaque_user_data(wsi, NULL);
         conn_gone(c, AR_ECONNECT, detail);
         break;
@@ -302,11 +363,26 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
         return NULL;
     }
     c->loop = l;
+    c->tls = tls;
+    c->port = port;
     c->cb = cb;
     c->user = user;
     ar_buf_init(&c->rx, AR_FRAME_MAX_BYTES);
     c->next = l->conns;
     l->conns = c;
+
+    /* Resolve first: lws 4.1 reports a DNS failure only as a failed connect. */
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int g = getaddrinfo(c->host, portstr, &hints, &ai);
+    if (g != 0) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "cannot resolve host '%s': %s", c->host, gai_strerror(g));
+        conn_gone(c, AR_ECONNECT, detail);
+        return c;
+    }
+    freeaddrinfo(ai);
 
     struct lws_client_connect_info ci;
     memset(&ci, 0, sizeof ci);

@@ -13,6 +13,8 @@ it shares no code with agentrig or refagent.
   "oversize"         sends a 2 MiB text frame, then completes the turn
   "close"            sends two events and closes the connection mid-turn
   "hang"             sends agent_started and then nothing
+  "ping"             pings the client mid-turn and completes the turn only if
+                     the pong comes back within 2 s (else closes with 1011)
   anything else      completes the turn normally
 """
 import asyncio
@@ -49,6 +51,12 @@ async def handler(ws, path=None):
             return
         elif "hang" in text:
             continue
+        elif "ping" in text:
+            try:
+                await asyncio.wait_for(await ws.ping(b"are-you-there"), 2)
+            except asyncio.TimeoutError:
+                await ws.close(code=1011, reason="no pong within 2s")
+                return
         await ws.send(ev("agent_completed", tid, agent="Supervisor", run_id="r1",
                          parent_run_id=None, status="ok", result={"response": "done: " + text}))
 

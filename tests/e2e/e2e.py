@@ -129,6 +129,14 @@ def main():
                     if s not in rep_text:
                         print(f"FAIL: report.json lacks: {s}")
                         ok = False
+                # One transcript per session, always.
+                if rep_text:
+                    n_sessions = len(json.loads(rep_text)["sessions"])
+                    tdir = os.path.join(out, "transcripts")
+                    n_files = len(os.listdir(tdir)) if os.path.isdir(tdir) else 0
+                    if n_files != n_sessions:
+                        print(f"FAIL: {n_files} transcripts for {n_sessions} sessions")
+                        ok = False
             tdir = os.path.join(out, "transcripts")
             ttext = ""
             if os.path.isdir(tdir):
