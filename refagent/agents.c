@@ -1,29 +1,43 @@
 /*
  * agents.c - the orchestration of one turn (see agents.h).
  *
- * Every decision that a fault should be able to disturb goes through HTTP:
- * Triage's route comes from the model, figures come from the tools. What is
- * decided here is only the shape of the call chain and how failures are
- * surfaced: a tool that fails twice becomes tool_completed/status=error and
- * a partial answer; a model call that fails becomes agent_completed/
- * status=error; in every case the turn ends with the root agent_completed.
+ * Every decision that a fault should be able to disturb goes through the
+ * link: Triage's route comes from the model, figures come from the tools.
+ * What is decided here is the shape of the call chain and how failures are
+ * surfaced and recovered from:
+ *   - a tool that fails twice becomes tool_completed/status=error and a
+ *     partial answer that names the missing data;
+ *   - a specialist whose model call fails streams an error event and its
+ *     agent_completed/status=error, then a fallback agent (a real run under
+ *     the same parent) does a simpler job in its place;
+ *   - Triage failing makes the Supervisor route by keyword itself;
+ *   - the Supervisor's answer failing makes the root status error;
+ *   - the turn deadline cancels the work that has not started, keeping a
+ *     reserve so that the answer is still written in time.
+ * In every case the turn ends with the root agent_completed.
  */
 #include "agents.h"
 #include "model.h"
 #include "util.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The answer step keeps this share of the turn deadline (capped by the call timeout). */
+#define RA_ANSWER_RESERVE_DIVISOR 10
+#define RA_INJECTED_MODEL_ERR "HTTP 500 (injected by fault_directive)"
+#define RA_INJECTED_TOOL_ERR "HTTP 503 (injected by fault_directive)"
 
 static atomic_uint_fast64_t g_next_run = 1;
 static atomic_uint_fast64_t g_next_call = 1;
 
 typedef struct {
     const ra_agents_cfg *cfg;
-    ra_dc *dc;
+    ra_link *link;
     const ra_turn *t;
     ra_emit_fn emit;
     void *emit_ctx;
@@ -31,6 +45,8 @@ typedef struct {
     cJSON *findings; /* what the Supervisor synthesises from */
     cJSON *intents;  /* borrowed from findings */
     int64_t total_in, total_out;
+    int64_t deadline_us;      /* the root must complete by then; 0 = none */
+    int64_t work_deadline_us; /* agents and tools stop here; the rest is the answer's */
 } turn_ctx;
 
 typedef struct {
@@ -47,6 +63,14 @@ double ra_agents_cost_usd(int64_t input_tokens, int64_t output_tokens)
     return (double)input_tokens * 3e-6 + (double)output_tokens * 15e-6;
 }
 
+const char *ra_agents_fallback(const char *agent)
+{
+    if (strcmp(agent, "Data") == 0) return "Estimator";
+    if (strcmp(agent, "Optimization") == 0) return "Planner";
+    if (strcmp(agent, "Compliance") == 0) return "Auditor";
+    return NULL;
+}
+
 static void add_int(cJSON *o, const char *key, int64_t v)
 {
     /* cJSON prints up to 15 significant digits exactly; larger integers go
@@ -58,6 +82,25 @@ static void add_int(cJSON *o, const char *key, int64_t v)
     char buf[32];
     snprintf(buf, sizeof(buf), "%" PRId64, v);
     cJSON_AddRawToObject(o, key, buf);
+}
+
+static cJSON *find(const turn_ctx *tc, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(tc->findings, key);
+}
+
+/* Milliseconds left before the work deadline (or, for the answer, the turn's). */
+static long left_ms(const turn_ctx *tc, bool answer)
+{
+    int64_t until = answer ? tc->deadline_us : tc->work_deadline_us;
+    if (!tc->deadline_us) return LONG_MAX;
+    int64_t left = (until - ra_now_us()) / 1000;
+    return left > 0 ? (long)left : 0;
+}
+
+static void deadline_msg(const turn_ctx *tc, char *err, size_t err_len)
+{
+    snprintf(err, err_len, "turn deadline reached (%ld ms)", tc->cfg->turn_deadline_ms);
 }
 
 static cJSON *ev_new(turn_ctx *tc, const char *type, const run *r)
@@ -85,11 +128,40 @@ static void run_begin(turn_ctx *tc, run *r, const char *name, const char *parent
     tc->emit(tc->emit_ctx, ev_new(tc, "agent_started", r));
 }
 
+/*
+ * A reasoning step: one frame with the whole text, or, with thinking_deltas
+ * N, exactly N frames whose deltas concatenate to the text (split on UTF-8
+ * character boundaries; trailing deltas are empty when the text is short),
+ * the way a streaming LLM API delivers tokens.
+ */
 static void emit_thinking(turn_ctx *tc, const run *r, const char *text)
 {
-    cJSON *e = ev_new(tc, "agent_thinking", r);
-    cJSON_AddStringToObject(e, "text", text);
-    tc->emit(tc->emit_ctx, e);
+    int n = tc->cfg->thinking_deltas;
+    if (n <= 0) {
+        cJSON *e = ev_new(tc, "agent_thinking", r);
+        cJSON_AddStringToObject(e, "text", text);
+        tc->emit(tc->emit_ctx, e);
+        return;
+    }
+    size_t len = strlen(text), pos = 0;
+    for (int i = 0; i < n; i++) {
+        size_t end = i == n - 1 ? len : len * (size_t)(i + 1) / (size_t)n;
+        if (end < pos) end = pos;
+        while (end < len && ((unsigned char)text[end] & 0xC0) == 0x80)
+            end++;
+        char *piece = malloc(end - pos + 1);
+        if (piece) {
+            memcpy(piece, text + pos, end - pos);
+            piece[end - pos] = '\0';
+        }
+        cJSON *e = ev_new(tc, "agent_thinking", r);
+        cJSON_AddStringToObject(e, "delta", piece ? piece : "");
+        cJSON_AddNumberToObject(e, "index", i);
+        cJSON_AddBoolToObject(e, "last", i == n - 1);
+        free(piece);
+        tc->emit(tc->emit_ctx, e);
+        pos = end;
+    }
 }
 
 /* Takes result. For the root, usage is the turn's total and duration the turn's. */
@@ -116,35 +188,81 @@ static void emit_run_error(turn_ctx *tc, const run *r, const char *code, const c
     tc->emit(tc->emit_ctx, e);
 }
 
-static void note_failed_agent(turn_ctx *tc, const char *agent, const char *err)
+/* Returns the new failed_agents entry (borrowed) so callers can annotate it. */
+static cJSON *note_failed_agent(turn_ctx *tc, const char *agent, const char *err)
 {
-    cJSON *arr = cJSON_GetObjectItemCaseSensitive(tc->findings, "failed_agents");
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "agent", agent);
     cJSON_AddStringToObject(o, "error", err);
-    cJSON_AddItemToArray(arr, o);
+    cJSON_AddItemToArray(find(tc, "failed_agents"), o);
+    return o;
 }
 
 /*
- * One reasoning step: think time, then POST to the model. `extra` (taken,
- * may be NULL) is merged into the request. Returns the owned reply or NULL
- * with err set; usage is charged to r.
+ * Ends a run whose model call failed: the error event, then its
+ * agent_completed with status error. Returns the failed_agents entry.
+ */
+static cJSON *fail_run(turn_ctx *tc, const run *r, const char *err)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg), "model call failed: %s", err);
+    emit_run_error(tc, r, "model_error", msg);
+    cJSON *entry = note_failed_agent(tc, r->name, msg);
+    cJSON *res = cJSON_CreateObject();
+    cJSON_AddStringToObject(res, "error", msg);
+    run_end(tc, r, false, res);
+    return entry;
+}
+
+/*
+ * One reasoning step: think time, then a model call bounded by the call
+ * timeout and the deadline, with the turn's injected faults applied first.
+ * `extra` (taken, may be NULL) is merged into the request. Returns the owned
+ * reply or NULL with err set; usage is charged to r.
  */
 static cJSON *model_call(turn_ctx *tc, run *r, const char *step, cJSON *extra, char *err,
                          size_t err_len)
 {
-    ra_sleep_ms(tc->cfg->think_ms);
+    bool answer = strcmp(step, "answer") == 0;
+    long left = left_ms(tc, answer);
+    ra_sleep_ms(tc->cfg->think_ms < left ? tc->cfg->think_ms : (int)left);
+    left = left_ms(tc, answer);
+    long timeout = tc->cfg->dep_timeout_ms < left ? tc->cfg->dep_timeout_ms : left;
+    bool clipped = timeout < tc->cfg->dep_timeout_ms;
+    if (timeout < 1) {
+        cJSON_Delete(extra);
+        deadline_msg(tc, err, err_len);
+        return NULL;
+    }
+    if (ra_faults_agent_fails(tc->t->faults, r->name)) {
+        cJSON_Delete(extra);
+        snprintf(err, err_len, "%s", RA_INJECTED_MODEL_ERR);
+        return NULL;
+    }
+    int delay_ms = ra_faults_agent_delay_ms(tc->t->faults, r->name);
+    if (delay_ms >= timeout) { /* the call would hang past the timeout: wait, then give up */
+        ra_sleep_ms((int)timeout);
+        cJSON_Delete(extra);
+        if (clipped)
+            deadline_msg(tc, err, err_len);
+        else
+            snprintf(err, err_len, "timeout after %ld ms", timeout);
+        return NULL;
+    }
+    ra_sleep_ms(delay_ms);
+    timeout -= delay_ms;
     cJSON *req = extra ? extra : cJSON_CreateObject();
     cJSON_AddStringToObject(req, "agent", r->name);
     cJSON_AddStringToObject(req, "input", tc->t->message);
     cJSON_AddItemToObject(req, "memory", cJSON_Duplicate(tc->memory, 1));
     cJSON_AddStringToObject(req, "step", step);
-    char url[1024];
-    snprintf(url, sizeof(url), "%s/v1/complete", tc->cfg->model_url);
     cJSON *reply = NULL;
-    int rc = ra_dc_post(tc->dc, url, req, &reply, err, err_len);
+    int rc = ra_link_model(tc->link, req, timeout, &reply, err, err_len);
     cJSON_Delete(req);
-    if (rc != 0) return NULL;
+    if (rc != 0) {
+        if (clipped && left_ms(tc, answer) == 0) deadline_msg(tc, err, err_len);
+        return NULL;
+    }
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(reply, "text");
     if (!cJSON_IsString(text)) {
         snprintf(err, err_len, "model reply has no text");
@@ -163,9 +281,30 @@ static cJSON *model_call(turn_ctx *tc, run *r, const char *step, cJSON *extra, c
     return reply;
 }
 
-/* Runs one tool with a retry; stores the result in findings. Takes args. */
+static void note_unavailable(turn_ctx *tc, const char *tool, const char *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "tool", tool);
+    cJSON_AddStringToObject(o, "error", err);
+    cJSON_AddItemToArray(find(tc, "unavailable"), o);
+}
+
+/*
+ * Runs one tool, retried once (when the deadline leaves time for it); stores
+ * the result in findings. Takes args. A tool the deadline leaves no time to
+ * start is not called at all and is reported unavailable.
+ */
 static cJSON *tool_call(turn_ctx *tc, const run *r, const char *tool, cJSON *args)
 {
+    char err[256] = "";
+    if (left_ms(tc, false) < 1) {
+        cJSON_Delete(args);
+        char why[128];
+        deadline_msg(tc, why, sizeof(why));
+        snprintf(err, sizeof(err), "not called: %s", why);
+        note_unavailable(tc, tool, err);
+        return NULL;
+    }
     char call_id[32];
     snprintf(call_id, sizeof(call_id), "call-%" PRIuFAST64, atomic_fetch_add(&g_next_call, 1));
     cJSON *e = ev_new(tc, "tool_executing", r);
@@ -174,12 +313,31 @@ static cJSON *tool_call(turn_ctx *tc, const run *r, const char *tool, cJSON *arg
     cJSON_AddItemToObject(e, "args", cJSON_Duplicate(args, 1));
     tc->emit(tc->emit_ctx, e);
 
-    char url[1024], err[256] = "";
-    snprintf(url, sizeof(url), "%s/tools/%s", tc->cfg->tools_url, tool);
     cJSON *result = NULL;
-    int attempts = 0;
-    int rc = ra_dc_post_retry(tc->dc, url, args, &result, &attempts, err, sizeof(err));
+    int attempts = 0, rc = -1;
+    bool out_of_time = false;
+    while (attempts < 2 && rc != 0) {
+        long left = left_ms(tc, false);
+        if (left < 1) {
+            out_of_time = true;
+            break;
+        }
+        attempts++;
+        long timeout = tc->cfg->dep_timeout_ms < left ? tc->cfg->dep_timeout_ms : left;
+        if (ra_faults_tool_fails(tc->t->faults, tool)) {
+            snprintf(err, sizeof(err), "%s", RA_INJECTED_TOOL_ERR);
+        } else {
+            rc = ra_link_tool(tc->link, tool, args, timeout, &result, err, sizeof(err));
+        }
+    }
     cJSON_Delete(args);
+    if (rc != 0) {
+        size_t n = strlen(err);
+        if (attempts == 2)
+            snprintf(err + n, sizeof(err) - n, " after 2 attempts");
+        else if (out_of_time)
+            snprintf(err + n, sizeof(err) - n, " (not retried: turn deadline reached)");
+    }
 
     e = ev_new(tc, "tool_completed", r);
     cJSON_AddStringToObject(e, "tool", tool);
@@ -187,20 +345,17 @@ static cJSON *tool_call(turn_ctx *tc, const run *r, const char *tool, cJSON *arg
     cJSON_AddStringToObject(e, "status", rc == 0 ? "ok" : "error");
     if (rc == 0) {
         cJSON_AddItemToObject(e, "result", cJSON_Duplicate(result, 1));
-        cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(tc->findings, "results"), tool,
-                              cJSON_Duplicate(result, 1));
+        cJSON *results = find(tc, "results");
+        cJSON_DeleteItemFromObjectCaseSensitive(results, tool);
+        cJSON_AddItemToObject(results, tool, cJSON_Duplicate(result, 1));
     } else {
         cJSON_AddNullToObject(e, "result");
         cJSON_AddStringToObject(e, "error", err);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "tool", tool);
-        cJSON_AddStringToObject(o, "error", err);
-        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(tc->findings, "unavailable"), o);
+        note_unavailable(tc, tool, err);
     }
     cJSON_AddNumberToObject(e, "attempts", attempts);
     tc->emit(tc->emit_ctx, e);
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(tc->findings, "tools"),
-                         cJSON_CreateString(tool));
+    cJSON_AddItemToArray(find(tc, "tools"), cJSON_CreateString(tool));
     return result;
 }
 
@@ -224,7 +379,11 @@ static bool has_intent(turn_ctx *tc, const char *name)
     return false;
 }
 
-/* The tools each specialist uses; the model decides which specialists run. */
+/*
+ * The tools each agent uses; the model decides which specialists run. Of the
+ * fallbacks only the Estimator calls a tool (cost_db derives a breakdown from
+ * the spend on record); Planner and Auditor work from the model alone.
+ */
 static void run_tools(turn_ctx *tc, const run *r, cJSON *res_tools)
 {
     static const char *const cost_keys[] = {"spend", "spend_usd", "platform"};
@@ -244,6 +403,7 @@ static void run_tools(turn_ctx *tc, const run *r, cJSON *res_tools)
         {"Optimization", "migration_planner", plan_keys, 6, true},
         {"Optimization", "pricing", price_keys, 3, false},
         {"Compliance", "compliance_check", comp_keys, 2, false},
+        {"Estimator", "cost_db", cost_keys, 3, false},
     };
     bool migration = has_intent(tc, "migration");
     for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]); i++) {
@@ -253,75 +413,122 @@ static void run_tools(turn_ctx *tc, const run *r, cJSON *res_tools)
     }
 }
 
-static void run_specialist(turn_ctx *tc, const char *name, const char *parent)
+/*
+ * Runs a specialist, or a fallback standing in for one (`fallback_for` is the
+ * failed agent's name, else NULL). Returns false when its model call failed;
+ * *entry then receives its failed_agents entry (borrowed).
+ */
+static bool run_agent(turn_ctx *tc, const char *name, const char *parent, const char *fallback_for,
+                      cJSON **entry)
 {
     run r;
     run_begin(tc, &r, name, parent);
     char err[256] = "";
     cJSON *extra = cJSON_CreateObject();
     cJSON_AddItemToObject(extra, "intents", cJSON_Duplicate(tc->intents, 1));
+    if (fallback_for) cJSON_AddStringToObject(extra, "fallback_for", fallback_for);
     cJSON *reply = model_call(tc, &r, "reason", extra, err, sizeof(err));
     if (!reply) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "model call failed: %s", err);
-        emit_run_error(tc, &r, "model_error", msg);
-        note_failed_agent(tc, name, msg);
-        cJSON *res = cJSON_CreateObject();
-        cJSON_AddStringToObject(res, "error", msg);
-        run_end(tc, &r, false, res);
+        *entry = fail_run(tc, &r, err);
+        if (fallback_for) cJSON_AddStringToObject(*entry, "fallback_for", fallback_for);
+        return false;
+    }
+    const char *text = cJSON_GetObjectItemCaseSensitive(reply, "text")->valuestring;
+    emit_thinking(tc, &r, text);
+    cJSON *res = cJSON_CreateObject();
+    if (fallback_for) {
+        cJSON_AddStringToObject(res, "fallback_for", fallback_for);
+        cJSON_AddStringToObject(res, "text", text);
+        cJSON *note = cJSON_CreateObject();
+        cJSON_AddStringToObject(note, "agent", name);
+        cJSON_AddStringToObject(note, "for", fallback_for);
+        cJSON_AddStringToObject(note, "text", text);
+        cJSON_AddItemToArray(find(tc, "fallback_notes"), note);
+    }
+    cJSON_Delete(reply);
+    cJSON *res_tools = cJSON_AddObjectToObject(res, "tools");
+    int before = cJSON_GetArraySize(find(tc, "unavailable"));
+    run_tools(tc, &r, res_tools);
+    int after = cJSON_GetArraySize(find(tc, "unavailable"));
+    /* A stand-in's answer is partial by nature: it replaces live analysis. */
+    cJSON_AddBoolToObject(res, "partial", after > before || fallback_for != NULL);
+    run_end(tc, &r, true, res);
+    cJSON_AddItemToArray(find(tc, "agents"), cJSON_CreateString(name));
+    return true;
+}
+
+/* A routed specialist, then its fallback if it failed and time allows. */
+static void run_specialist(turn_ctx *tc, const char *name, const char *parent)
+{
+    if (left_ms(tc, false) < 1) {
+        cJSON_AddItemToArray(find(tc, "skipped"), cJSON_CreateString(name));
         return;
     }
-    emit_thinking(tc, &r, cJSON_GetObjectItemCaseSensitive(reply, "text")->valuestring);
-    cJSON_Delete(reply);
-    cJSON *res = cJSON_CreateObject();
-    cJSON *res_tools = cJSON_AddObjectToObject(res, "tools");
-    int before = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tc->findings, "unavailable"));
-    run_tools(tc, &r, res_tools);
-    int after = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tc->findings, "unavailable"));
-    cJSON_AddBoolToObject(res, "partial", after > before);
-    run_end(tc, &r, true, res);
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(tc->findings, "agents"),
-                         cJSON_CreateString(name));
+    cJSON *entry = NULL;
+    if (run_agent(tc, name, parent, NULL, &entry)) return;
+    const char *fb = ra_agents_fallback(name);
+    if (!fb) return;
+    if (left_ms(tc, false) < 1) {
+        cJSON_AddItemToArray(find(tc, "skipped"), cJSON_CreateString(fb));
+        return;
+    }
+    cJSON_AddStringToObject(entry, "fallback", fb);
+    cJSON_AddStringToObject(find(tc, "fallbacks"), name, fb);
+    cJSON *fb_entry = NULL;
+    run_agent(tc, fb, parent, name, &fb_entry);
 }
 
 /*
- * Runs Triage; returns the owned route array (empty when the model failed)
- * and the Triage run id, the parent of the specialists' runs.
+ * Runs Triage; returns the owned route array and the Triage run id, the
+ * parent of the specialists' runs. When Triage's model call fails, the
+ * Supervisor (run sup) routes by keyword itself and says so.
  */
-static cJSON *run_triage(turn_ctx *tc, const char *parent, char *run_id_out, size_t run_id_len)
+static cJSON *run_triage(turn_ctx *tc, const run *sup, char *run_id_out, size_t run_id_len)
 {
     run r;
-    run_begin(tc, &r, "Triage", parent);
+    run_begin(tc, &r, "Triage", sup->run_id);
     snprintf(run_id_out, run_id_len, "%s", r.run_id);
     char err[256] = "";
     cJSON *reply = model_call(tc, &r, "route", NULL, err, sizeof(err));
     cJSON *route = cJSON_DetachItemFromObjectCaseSensitive(reply, "route");
     cJSON *intents = cJSON_DetachItemFromObjectCaseSensitive(reply, "intents");
     if (!reply || !cJSON_IsArray(route)) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "model call failed: %s", reply ? "reply has no route" : err);
-        emit_run_error(tc, &r, "model_error", msg);
-        note_failed_agent(tc, "Triage", msg);
-        cJSON *res = cJSON_CreateObject();
-        cJSON_AddStringToObject(res, "error", msg);
-        run_end(tc, &r, false, res);
+        fail_run(tc, &r, reply ? "reply has no route" : err);
         cJSON_Delete(route);
         cJSON_Delete(intents);
         cJSON_Delete(reply);
-        return cJSON_CreateArray();
-    }
-    emit_thinking(tc, &r, cJSON_GetObjectItemCaseSensitive(reply, "text")->valuestring);
-    if (!cJSON_IsArray(intents)) {
-        cJSON_Delete(intents);
+        route = cJSON_CreateArray();
         intents = cJSON_CreateArray();
+        ra_model_route(ra_model_intents(tc->t->message), route, intents);
+        cJSON_ReplaceItemInObjectCaseSensitive(tc->findings, "routing",
+                                               cJSON_CreateString("keyword"));
+        ra_sb sb;
+        ra_sb_init(&sb, 1024);
+        ra_sb_puts(&sb, "Triage is unavailable, so I am routing by keyword");
+        const cJSON *it;
+        const char *sep = ": ";
+        cJSON_ArrayForEach(it, route)
+        {
+            ra_sb_printf(&sb, "%s%s", sep, it->valuestring);
+            sep = ", ";
+        }
+        ra_sb_puts(&sb, cJSON_GetArraySize(route) ? "." : ": no specialist is needed.");
+        emit_thinking(tc, sup, sb.ptr ? sb.ptr : "");
+        ra_sb_free(&sb);
+    } else {
+        emit_thinking(tc, &r, cJSON_GetObjectItemCaseSensitive(reply, "text")->valuestring);
+        if (!cJSON_IsArray(intents)) {
+            cJSON_Delete(intents);
+            intents = cJSON_CreateArray();
+        }
+        cJSON *res = cJSON_CreateObject();
+        cJSON_AddItemToObject(res, "route", cJSON_Duplicate(route, 1));
+        cJSON_AddItemToObject(res, "intents", cJSON_Duplicate(intents, 1));
+        run_end(tc, &r, true, res);
+        cJSON_Delete(reply);
     }
     cJSON_ReplaceItemInObjectCaseSensitive(tc->findings, "intents", intents);
     tc->intents = intents;
-    cJSON *res = cJSON_CreateObject();
-    cJSON_AddItemToObject(res, "route", cJSON_Duplicate(route, 1));
-    cJSON_AddItemToObject(res, "intents", cJSON_Duplicate(intents, 1));
-    run_end(tc, &r, true, res);
-    cJSON_Delete(reply);
     return route;
 }
 
@@ -329,36 +536,79 @@ static cJSON *root_result(turn_ctx *tc, const char *response, bool partial)
 {
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "response", response);
-    const cJSON *pricing = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(tc->findings, "results"), "pricing");
+    const cJSON *pricing = cJSON_GetObjectItemCaseSensitive(find(tc, "results"), "pricing");
     static const char *const copy_keys[] = {"savings_pct", "current_spend_usd",
                                             "projected_spend_usd"};
     for (size_t i = 0; pricing && i < 3; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(pricing, copy_keys[i]);
         if (cJSON_IsNumber(v)) add_int(res, copy_keys[i], (int64_t)(v->valuedouble + 0.5));
     }
-    static const char *const lists[] = {"route", "agents", "tools", "unavailable", "failed_agents"};
+    static const char *const lists[] = {"route",         "agents",    "tools",   "unavailable",
+                                        "failed_agents", "fallbacks", "skipped", "routing"};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-        cJSON_AddItemToObject(
-            res, lists[i],
-            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(tc->findings, lists[i]), 1));
+        cJSON_AddItemToObject(res, lists[i], cJSON_Duplicate(find(tc, lists[i]), 1));
     cJSON_AddItemToObject(res, "memory", cJSON_Duplicate(tc->memory, 1));
     cJSON_AddBoolToObject(res, "partial", partial);
+    cJSON_AddBoolToObject(res, "degraded",
+                          cJSON_GetArraySize(find(tc, "failed_agents")) > 0 ||
+                              cJSON_GetArraySize(find(tc, "skipped")) > 0);
+    cJSON_AddBoolToObject(res, "deadline_exceeded", cJSON_GetArraySize(find(tc, "skipped")) > 0);
     return res;
 }
 
-void ra_agents_run_turn(const ra_agents_cfg *cfg, ra_dc *dc, const ra_turn *t, ra_emit_fn emit,
+/* The root's answer when its own answer step failed. Returns owned. */
+static char *answer_without_model(turn_ctx *tc, const char *err)
+{
+    ra_sb sb;
+    ra_sb_init(&sb, 128 * 1024);
+    if (cJSON_GetArraySize(find(tc, "agents")) == 0 &&
+        cJSON_GetArraySize(find(tc, "failed_agents")) > 1) {
+        ra_sb_printf(&sb,
+                     "Sorry, the service could not answer this request: its model failed (%s) "
+                     "and no agent could produce results (failed:",
+                     err);
+        const cJSON *it;
+        const char *sep = " ";
+        cJSON_ArrayForEach(it, find(tc, "failed_agents"))
+        {
+            ra_sb_printf(&sb, "%s%s", sep,
+                         cJSON_GetObjectItemCaseSensitive(it, "agent")->valuestring);
+            sep = ", ";
+        }
+        ra_sb_puts(&sb, "). Please try again later.");
+        return ra_sb_take(&sb);
+    }
+    char *raw = ra_model_compose(tc->t->message, tc->memory, tc->findings);
+    ra_sb_printf(&sb,
+                 "The model failed while writing this answer (%s), so it was assembled "
+                 "from the agents' raw findings. %s",
+                 err, raw ? raw : "");
+    free(raw);
+    return ra_sb_take(&sb);
+}
+
+void ra_agents_run_turn(const ra_agents_cfg *cfg, ra_link *link, const ra_turn *t, ra_emit_fn emit,
                         void *emit_ctx)
 {
-    turn_ctx tc = {.cfg = cfg, .dc = dc, .t = t, .emit = emit, .emit_ctx = emit_ctx};
+    turn_ctx tc = {.cfg = cfg, .link = link, .t = t, .emit = emit, .emit_ctx = emit_ctx};
+    if (cfg->turn_deadline_ms > 0) {
+        int64_t reserve_ms = cfg->turn_deadline_ms / RA_ANSWER_RESERVE_DIVISOR;
+        if (reserve_ms > cfg->dep_timeout_ms) reserve_ms = cfg->dep_timeout_ms;
+        tc.deadline_us = ra_now_us() + (int64_t)cfg->turn_deadline_ms * 1000;
+        tc.work_deadline_us = tc.deadline_us - reserve_ms * 1000;
+    }
     tc.memory = ra_facts_to_json(t->facts);
     tc.findings = cJSON_CreateObject();
-    static const char *const arrays[] = {"route", "intents",     "agents",
-                                         "tools", "unavailable", "failed_agents"};
+    static const char *const arrays[] = {"route",   "intents",       "agents",
+                                         "tools",   "unavailable",   "failed_agents",
+                                         "skipped", "fallback_notes"};
     for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
         cJSON_AddArrayToObject(tc.findings, arrays[i]);
     cJSON_AddObjectToObject(tc.findings, "results");
-    tc.intents = cJSON_GetObjectItemCaseSensitive(tc.findings, "intents");
+    cJSON_AddObjectToObject(tc.findings, "fallbacks");
+    cJSON_AddStringToObject(tc.findings, "routing", "model");
+    add_int(tc.findings, "deadline_ms", cfg->turn_deadline_ms);
+    tc.intents = find(&tc, "intents");
 
     run sup;
     run_begin(&tc, &sup, "Supervisor", NULL);
@@ -373,11 +623,10 @@ void ra_agents_run_turn(const ra_agents_cfg *cfg, ra_dc *dc, const ra_turn *t, r
         snprintf(msg, sizeof(msg), "model call failed: %s", err);
         emit_run_error(&tc, &sup, "model_error", msg);
         note_failed_agent(&tc, "Supervisor", msg);
-        sup_ok = false;
     }
 
     char triage_id[32];
-    cJSON *route = run_triage(&tc, sup.run_id, triage_id, sizeof(triage_id));
+    cJSON *route = run_triage(&tc, &sup, triage_id, sizeof(triage_id));
     cJSON_ReplaceItemInObjectCaseSensitive(tc.findings, "route", cJSON_Duplicate(route, 1));
     static const char *const known[] = {"Data", "Optimization", "Compliance"};
     const cJSON *it;
@@ -390,11 +639,13 @@ void ra_agents_run_turn(const ra_agents_cfg *cfg, ra_dc *dc, const ra_turn *t, r
     }
     cJSON_Delete(route);
 
-    const cJSON *agents = cJSON_GetObjectItemCaseSensitive(tc.findings, "agents");
+    const cJSON *agents = find(&tc, "agents");
     ra_sb sb;
     ra_sb_init(&sb, 1024);
-    ra_sb_puts(&sb,
-               cJSON_GetArraySize(agents) ? "Synthesising the findings of" : "Answering directly");
+    ra_sb_puts(&sb, cJSON_GetArraySize(agents)               ? "Synthesising the findings of"
+                    : cJSON_GetArraySize(find(&tc, "route")) ? "No specialist produced findings; "
+                                                               "answering with what is known"
+                                                             : "Answering directly");
     const char *sep = " ";
     cJSON_ArrayForEach(it, agents)
     {
@@ -417,19 +668,11 @@ void ra_agents_run_turn(const ra_agents_cfg *cfg, ra_dc *dc, const ra_turn *t, r
         snprintf(msg, sizeof(msg), "model call failed: %s", err);
         emit_run_error(&tc, &sup, "model_error", msg);
         sup_ok = false;
-        char *raw = ra_model_compose(t->message, tc.memory, tc.findings);
-        ra_sb_init(&sb, 128 * 1024);
-        ra_sb_printf(&sb,
-                     "The model failed while writing this answer (%s), so it was assembled "
-                     "from the agents' raw findings. %s",
-                     err, raw ? raw : "");
-        free(raw);
-        response = ra_sb_take(&sb);
+        response = answer_without_model(&tc, err);
     }
-    bool partial =
-        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tc.findings, "unavailable")) > 0 ||
-        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tc.findings, "failed_agents")) > 0 ||
-        !sup_ok;
+    bool partial = cJSON_GetArraySize(find(&tc, "unavailable")) > 0 ||
+                   cJSON_GetArraySize(find(&tc, "failed_agents")) > 0 ||
+                   cJSON_GetArraySize(find(&tc, "skipped")) > 0 || !sup_ok;
     run_end(&tc, &sup, sup_ok, root_result(&tc, response ? response : "", partial));
     free(response);
     cJSON_Delete(tc.findings);

@@ -52,6 +52,12 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 int ra_dc_post(ra_dc *dc, const char *url, const cJSON *body, cJSON **out, char *err,
                size_t err_len)
 {
+    return ra_dc_post_within(dc, url, body, dc->timeout_ms, out, err, err_len);
+}
+
+int ra_dc_post_within(ra_dc *dc, const char *url, const cJSON *body, long timeout_ms, cJSON **out,
+                      char *err, size_t err_len)
+{
     *out = NULL;
     char *payload = cJSON_PrintUnformatted(body);
     if (!payload) {
@@ -68,7 +74,7 @@ int ra_dc_post(ra_dc *dc, const char *url, const cJSON *body, cJSON **out, char 
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, dc->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     CURLcode rc = curl_easy_perform(c);
@@ -77,7 +83,7 @@ int ra_dc_post(ra_dc *dc, const char *url, const cJSON *body, cJSON **out, char 
     long status = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (rc == CURLE_OPERATION_TIMEDOUT) {
-        snprintf(err, err_len, "timeout after %ld ms", dc->timeout_ms);
+        snprintf(err, err_len, "timeout after %ld ms", timeout_ms);
     } else if (rc == CURLE_WRITE_ERROR && reply.overflow) {
         snprintf(err, err_len, "reply too large");
     } else if (rc != CURLE_OK) {

@@ -28,6 +28,10 @@ void ra_dc_free(ra_dc *dc);
 int ra_dc_post(ra_dc *dc, const char *url, const cJSON *body, cJSON **out, char *err,
                size_t err_len);
 
+/* Like ra_dc_post with this call's own timeout (a turn deadline may shorten it). */
+int ra_dc_post_within(ra_dc *dc, const char *url, const cJSON *body, long timeout_ms, cJSON **out,
+                      char *err, size_t err_len);
+
 /*
  * Like ra_dc_post, retried once on any failure. *attempts receives the
  * number of tries made (1 or 2); on final failure err says

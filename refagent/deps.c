@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -34,6 +35,7 @@ typedef struct {
     ra_sb in;
     ra_sb out;
     int close_after; /* close once `out` is flushed */
+    int allow_get;   /* the 405 being written is for a GET-only path */
 } dconn;
 
 struct ra_deps {
@@ -41,6 +43,7 @@ struct ra_deps {
     int wake[2];
     int port;
     pthread_t thread;
+    const ra_stats *stats; /* NULL: all zero */
     dconn *conns[RA_DEPS_MAX_CONNS];
 };
 
@@ -70,7 +73,10 @@ static void respond(dconn *c, int status, const char *body, int keep_alive)
     ra_sb_printf(&c->out,
                  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                  "%sConnection: %s\r\n\r\n",
-                 status, reason_phrase(status), len, status == 405 ? "Allow: POST\r\n" : "",
+                 status, reason_phrase(status), len,
+                 status != 405  ? ""
+                 : c->allow_get ? "Allow: GET\r\n"
+                                : "Allow: POST\r\n",
                  keep_alive ? "keep-alive" : "close");
     ra_sb_append(&c->out, body, len);
     if (!keep_alive) c->close_after = 1;
@@ -96,13 +102,38 @@ static void respond_json(dconn *c, cJSON *obj, int keep_alive)
     free(s);
 }
 
-static void route_request(dconn *c, const char *method, const char *path, const char *body,
-                          size_t body_len, int keep_alive)
+/* GET /stats: the WebSocket server's live counters, for benchmarks that must
+ * compare what refagent sent with what a client recorded. */
+static void respond_stats(ra_deps *d, dconn *c, int keep_alive)
+{
+    uint64_t sent = d->stats ? atomic_load(&((ra_stats *)d->stats)->events_sent) : 0;
+    uint64_t turns = d->stats ? atomic_load(&((ra_stats *)d->stats)->turns_completed) : 0;
+    int64_t conns = d->stats ? atomic_load(&((ra_stats *)d->stats)->connections) : 0;
+    char body[160];
+    snprintf(body, sizeof(body),
+             "{\"events_sent\":%" PRIu64 ",\"turns_completed\":%" PRIu64 ",\"connections\":%" PRId64
+             "}",
+             sent, turns, conns);
+    respond(c, 200, body, keep_alive);
+}
+
+static void route_request(ra_deps *d, dconn *c, const char *method, const char *path,
+                          const char *body, size_t body_len, int keep_alive)
 {
     int is_model = strcmp(path, "/v1/complete") == 0;
     int is_tool = strncmp(path, "/tools/", 7) == 0;
     if (strcmp(path, "/health") == 0) {
         respond(c, 200, "{\"ok\":true}", keep_alive);
+        return;
+    }
+    if (strcmp(path, "/stats") == 0) {
+        if (strcmp(method, "GET") == 0)
+            respond_stats(d, c, keep_alive);
+        else {
+            c->allow_get = 1;
+            respond_error(c, 405, "use GET", keep_alive);
+            c->allow_get = 0;
+        }
         return;
     }
     if (!is_model && !is_tool) {
@@ -162,7 +193,7 @@ static int header_value(const char *hdrs, const char *name, char *out, size_t ou
 }
 
 /* Handles every complete request in c->in. Returns 0, or -1 to drop the connection. */
-static int process_input(dconn *c)
+static int process_input(ra_deps *d, dconn *c)
 {
     while (!c->close_after) {
         char *end = strstr(c->in.ptr ? c->in.ptr : "", "\r\n\r\n");
@@ -204,7 +235,7 @@ static int process_input(dconn *c)
         }
         if (c->in.len < hdr_len + (size_t)body_len) return 0;
         /* The body is not NUL-terminated inside `in`; cJSON gets its length. */
-        route_request(c, method, path, c->in.ptr + hdr_len, (size_t)body_len, keep_alive);
+        route_request(d, c, method, path, c->in.ptr + hdr_len, (size_t)body_len, keep_alive);
         ra_sb_consume(&c->in, hdr_len + (size_t)body_len);
         if (c->out.overflow) return -1;
     }
@@ -245,7 +276,7 @@ static void accept_all(ra_deps *d)
 }
 
 /* Reads what is available; returns -1 when the connection must be dropped. */
-static int conn_read(dconn *c)
+static int conn_read(ra_deps *d, dconn *c)
 {
     char buf[16384];
     for (;;) {
@@ -253,7 +284,7 @@ static int conn_read(dconn *c)
         if (n > 0) {
             if (c->close_after) continue; /* an error reply is pending: discard the rest */
             if (!ra_sb_append(&c->in, buf, (size_t)n)) return -1;
-            if (process_input(c) < 0) return -1;
+            if (process_input(d, c) < 0) return -1;
             continue;
         }
         if (n == 0) return c->out.len > 0 ? (c->close_after = 1, 0) : -1;
@@ -298,7 +329,7 @@ static void *deps_main(void *arg)
             short re = pfds[k].revents;
             if (!c || !re) continue;
             int rc = 0;
-            if (re & (POLLIN | POLLHUP | POLLERR)) rc = conn_read(c);
+            if (re & (POLLIN | POLLHUP | POLLERR)) rc = conn_read(d, c);
             if (rc == 0 && c->out.len > 0) rc = conn_write(c);
             if (rc < 0) conn_close(d, idx[k]);
         }
@@ -306,13 +337,14 @@ static void *deps_main(void *arg)
     return NULL;
 }
 
-ra_deps *ra_deps_start(int port, char *err, size_t err_len)
+ra_deps *ra_deps_start(int port, const ra_stats *stats, char *err, size_t err_len)
 {
     ra_deps *d = calloc(1, sizeof(*d));
     if (!d) {
         snprintf(err, err_len, "out of memory");
         return NULL;
     }
+    d->stats = stats;
     d->wake[0] = d->wake[1] = -1;
     d->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;

@@ -10,6 +10,8 @@
 #ifndef RA_DEPS_H
 #define RA_DEPS_H
 
+#include "util.h"
+
 #include <stddef.h>
 
 #define RA_DEPS_HEADER_MAX_BYTES (16u * 1024u)
@@ -20,9 +22,10 @@ typedef struct ra_deps ra_deps;
 
 /*
  * Binds 127.0.0.1:port (0 = any free port) and starts the server thread.
+ * GET /stats reports *stats (borrowed, must outlive the server; NULL: zeros).
  * Returns an owned server, or NULL with a reason in err.
  */
-ra_deps *ra_deps_start(int port, char *err, size_t err_len);
+ra_deps *ra_deps_start(int port, const ra_stats *stats, char *err, size_t err_len);
 /* The port actually bound. */
 int ra_deps_port(const ra_deps *d);
 /* Stops the thread, closes every connection and frees d. NULL-safe. */

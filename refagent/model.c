@@ -33,7 +33,7 @@ unsigned ra_model_intents(const char *input)
     return bits;
 }
 
-static void route_for(unsigned bits, cJSON *route, cJSON *intents)
+void ra_model_route(unsigned bits, cJSON *route, cJSON *intents)
 {
     if (bits & RA_INTENT_COST) cJSON_AddItemToArray(route, cJSON_CreateString("Data"));
     if (bits & (RA_INTENT_COST | RA_INTENT_MIGRATION))
@@ -249,17 +249,83 @@ static void compose_compliance(ra_sb *sb, const cJSON *results)
     ra_sb_puts(sb, ".");
 }
 
+/* The fallback note of `agent` (the stand-in's own text), or NULL. */
+static const cJSON *fallback_note(const cJSON *findings, const char *agent)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(findings, "fallback_notes"))
+    {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "agent");
+        if (cJSON_IsString(a) && strcmp(a->valuestring, agent) == 0) return it;
+    }
+    return NULL;
+}
+
+/* The error of a failed fallback that stood in for `agent`, or NULL. */
+static const char *fallback_error(const cJSON *findings, const char *fallback)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(findings, "failed_agents"))
+    {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "agent");
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(it, "error");
+        if (cJSON_IsString(a) && strcmp(a->valuestring, fallback) == 0 && cJSON_IsString(e))
+            return e->valuestring;
+    }
+    return NULL;
+}
+
+/* Says honestly what failed, what stood in for it, and what is missing. */
 static void compose_problems(ra_sb *sb, const cJSON *findings)
 {
     const cJSON *it;
     const cJSON *failed = cJSON_GetObjectItemCaseSensitive(findings, "failed_agents");
+    bool used_fallback = false;
     cJSON_ArrayForEach(it, failed)
     {
+        if (cJSON_GetObjectItemCaseSensitive(it, "fallback_for"))
+            continue; /* told with its primary */
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "agent");
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(it, "error");
-        ra_sb_printf(sb, " The %s agent failed (%s), so its part is missing.",
-                     cJSON_IsString(a) ? a->valuestring : "?",
-                     cJSON_IsString(e) ? e->valuestring : "?");
+        const cJSON *fb = cJSON_GetObjectItemCaseSensitive(it, "fallback");
+        const char *as = cJSON_IsString(a) ? a->valuestring : "?";
+        const char *es = cJSON_IsString(e) ? e->valuestring : "?";
+        if (strcmp(as, "Triage") == 0) {
+            ra_sb_printf(sb, " The Triage agent failed (%s), so the request was routed by keyword.",
+                         es);
+        } else if (strcmp(as, "Supervisor") == 0) {
+            ra_sb_printf(sb, " The Supervisor's planning step failed (%s).", es);
+        } else if (!cJSON_IsString(fb)) {
+            ra_sb_printf(sb, " The %s agent failed (%s), so its part is missing.", as, es);
+        } else {
+            const cJSON *note = fallback_note(findings, fb->valuestring);
+            const char *fb_err = fallback_error(findings, fb->valuestring);
+            if (note) {
+                const cJSON *txt = cJSON_GetObjectItemCaseSensitive(note, "text");
+                ra_sb_printf(sb, " The %s agent failed (%s); the %s agent was used instead: %s", as,
+                             es, fb->valuestring, cJSON_IsString(txt) ? txt->valuestring : "");
+                used_fallback = true;
+            } else if (fb_err) {
+                ra_sb_printf(sb,
+                             " The %s agent failed (%s) and its fallback %s failed too (%s), so "
+                             "this part of the analysis could not be completed.",
+                             as, es, fb->valuestring, fb_err);
+            } else {
+                ra_sb_printf(sb, " The %s agent failed (%s), so its part is missing.", as, es);
+            }
+        }
+    }
+    const cJSON *skipped = cJSON_GetObjectItemCaseSensitive(findings, "skipped");
+    if (cJSON_GetArraySize(skipped) > 0) {
+        ra_sb_printf(sb, " The turn deadline (%d ms) was reached before",
+                     (int)num_field(findings, "deadline_ms", 0));
+        const char *sep = " ";
+        cJSON_ArrayForEach(it, skipped)
+        {
+            ra_sb_printf(sb, "%s%s", sep, cJSON_IsString(it) ? it->valuestring : "?");
+            sep = ", ";
+        }
+        ra_sb_puts(sb, " could run, so that part is missing.");
     }
     const cJSON *un = cJSON_GetObjectItemCaseSensitive(findings, "unavailable");
     if (cJSON_GetArraySize(un) > 0) {
@@ -274,6 +340,8 @@ static void compose_problems(ra_sb *sb, const cJSON *findings)
             sep = ", ";
         }
         ra_sb_puts(sb, "; this answer is partial.");
+    } else if (used_fallback || cJSON_GetArraySize(skipped) > 0) {
+        ra_sb_puts(sb, " These are partial results.");
     }
 }
 
@@ -297,14 +365,11 @@ char *ra_model_compose(const char *input, const cJSON *memory, const cJSON *find
         }
     }
     if (cJSON_GetArraySize(route) == 0) {
-        if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(findings, "failed_agents")) > 0)
-            ra_sb_puts(&sb, "I could not work out which specialists your request needs.");
-        else
-            ra_sb_puts(&sb, "Your request did not need a specialist, so I am answering directly: I "
-                            "can analyse infrastructure spend (Data), plan cost reductions and "
-                            "migrations (Optimization) and list compliance constraints "
-                            "(Compliance). Ask about costs, a migration plan, or a framework such "
-                            "as PCI-DSS.");
+        ra_sb_puts(&sb, "Your request did not need a specialist, so I am answering directly: I "
+                        "can analyse infrastructure spend (Data), plan cost reductions and "
+                        "migrations (Optimization) and list compliance constraints "
+                        "(Compliance). Ask about costs, a migration plan, or a framework such "
+                        "as PCI-DSS.");
     } else {
         ra_sb_puts(&sb, "Summary from");
         const char *sep = " ";
@@ -344,6 +409,43 @@ static const char *reason_text(const char *agent, unsigned bits, const ra_facts 
     } else if (strcmp(agent, "Compliance") == 0) {
         snprintf(buf, len, "Checking which constraints %s imposes on the platform.",
                  f->n_frameworks > 0 ? f->frameworks[0] : "the requested framework");
+    } else if (strcmp(agent, "Estimator") == 0) {
+        if (f->spend_usd <= 0 && f->gpu_instances < 0 && f->training_jobs < 0) {
+            snprintf(buf, len,
+                     "Estimating without live data, but no spend, GPU count or job "
+                     "count is on record, so there is little to estimate from.");
+        } else {
+            int n = snprintf(buf, len,
+                             "Estimating from the facts on record instead of live "
+                             "data:");
+            const char *sep = " ";
+            if (f->spend_usd > 0 && n > 0 && (size_t)n < len) {
+                n += snprintf(buf + n, len - (size_t)n, "%sspend %s", sep, f->spend);
+                sep = ", ";
+            }
+            if (f->gpu_instances >= 0 && n > 0 && (size_t)n < len) {
+                n +=
+                    snprintf(buf + n, len - (size_t)n, "%s%d GPU instances", sep, f->gpu_instances);
+                sep = ", ";
+            }
+            if (f->training_jobs >= 0 && n > 0 && (size_t)n < len)
+                n +=
+                    snprintf(buf + n, len - (size_t)n, "%s%d training jobs", sep, f->training_jobs);
+            if (n > 0 && (size_t)n < len)
+                snprintf(buf + n, len - (size_t)n, "; no utilisation data.");
+        }
+    } else if (strcmp(agent, "Planner") == 0) {
+        snprintf(buf, len,
+                 "A simpler plan without live pricing: run interruptible training jobs on spot "
+                 "capacity, reserve the steady baseline, and right-size or release idle GPU "
+                 "instances%s; the savings are not priced.",
+                 (bits & RA_INTENT_MIGRATION) ? ", migrating one workload group at a time" : "");
+    } else if (strcmp(agent, "Auditor") == 0) {
+        snprintf(buf, len,
+                 "A generic compliance checklist in place of a %s review: encrypt data at rest "
+                 "and in transit, enforce least-privilege access, keep audit logs, segment the "
+                 "network, and patch on a schedule.",
+                 f->n_frameworks > 0 ? f->frameworks[0] : "framework-specific");
     } else {
         snprintf(buf, len, "Thinking about the request as %s.", agent);
     }
@@ -382,7 +484,7 @@ cJSON *ra_model_complete(const cJSON *req, char *err, size_t err_len)
         unsigned bits = ra_model_intents(input->valuestring);
         cJSON *route = cJSON_CreateArray();
         cJSON *intents = cJSON_CreateArray();
-        route_for(bits, route, intents);
+        ra_model_route(bits, route, intents);
         ra_sb sb;
         ra_sb_init(&sb, 1024);
         if (cJSON_GetArraySize(route) == 0) {

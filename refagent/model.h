@@ -24,6 +24,13 @@ enum {
 unsigned ra_model_intents(const char *input);
 
 /*
+ * Appends the agents for intent bits to route and the intent names to
+ * intents (both borrowed arrays): the keyword routing the model's "route"
+ * step uses, and the Supervisor's own fallback when Triage fails.
+ */
+void ra_model_route(unsigned bits, cJSON *route, cJSON *intents);
+
+/*
  * Answers one completion request (borrowed): {"agent","input","memory",
  * "step":"route"|"reason"|"answer", "intents"?, "findings"?}.
  * Returns an owned reply {"text", "route"/"intents" (route step), "usage"},

@@ -11,7 +11,8 @@
  */
 #include "server.h"
 #include "agents.h"
-#include "depclient.h"
+#include "faults.h"
+#include "link.h"
 #include "memory.h"
 #include "pool.h"
 #include "util.h"
@@ -22,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 typedef struct frame {
     struct frame *next;
     size_t len;
+    bool ends_turn;      /* the root agent_completed: counted in turns_completed once written */
     unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
 } frame;
 
@@ -61,9 +64,12 @@ struct ra_srv {
     ra_mem *mem;
     pthread_mutex_t dirty_mu;
     ra_conn *dirty;
-    atomic_uint_fast64_t events_sent;
+    ra_stats own_stats;
+    ra_stats *stats; /* opts.stats or &own_stats */
     atomic_uint_fast64_t next_thread;
-    volatile sig_atomic_t stop;
+    long nofile_limit; /* RLIMIT_NOFILE at start, for the EMFILE warning */
+    atomic_bool warned_fds;
+    atomic_int stop; /* lock-free, so setting it from a signal handler is safe */
 };
 
 typedef struct {
@@ -72,6 +78,7 @@ typedef struct {
     char *message;
     uint32_t turn;
     ra_facts facts;
+    ra_faults faults;
     bool ended; /* the root agent_completed was queued: the connection is free */
 } turn_job;
 
@@ -108,6 +115,14 @@ static void mark_dirty(ra_conn *c)
     lws_cancel_service(s->ctx);
 }
 
+static bool is_root_completion(const cJSON *ev)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+    const cJSON *parent = cJSON_GetObjectItemCaseSensitive(ev, "parent_run_id");
+    return cJSON_IsString(type) && strcmp(type->valuestring, "agent_completed") == 0 &&
+           (!parent || cJSON_IsNull(parent));
+}
+
 /* Stamps seq and ts_us, serialises and queues ev (taken). Any thread. */
 static void conn_enqueue(ra_conn *c, cJSON *ev)
 {
@@ -121,6 +136,7 @@ static void conn_enqueue(ra_conn *c, cJSON *ev)
     cJSON_AddNumberToObject(ev, "seq", (double)++c->seq);
     snprintf(num, sizeof(num), "%" PRId64, ra_wall_us());
     cJSON_AddRawToObject(ev, "ts_us", num);
+    bool ends_turn = is_root_completion(ev);
     char *text = cJSON_PrintUnformatted(ev);
     cJSON_Delete(ev);
     size_t len = text ? strlen(text) : 0;
@@ -132,6 +148,7 @@ static void conn_enqueue(ra_conn *c, cJSON *ev)
     } else {
         memcpy(f->buf + LWS_PRE, text, len);
         f->len = len;
+        f->ends_turn = ends_turn;
         f->next = NULL;
         if (c->tail)
             c->tail->next = f;
@@ -144,14 +161,6 @@ static void conn_enqueue(ra_conn *c, cJSON *ev)
     pthread_mutex_unlock(&c->mu);
     free(text);
     mark_dirty(c);
-}
-
-static bool is_root_completion(const cJSON *ev)
-{
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
-    const cJSON *parent = cJSON_GetObjectItemCaseSensitive(ev, "parent_run_id");
-    return cJSON_IsString(type) && strcmp(type->valuestring, "agent_completed") == 0 &&
-           (!parent || cJSON_IsNull(parent));
 }
 
 /*
@@ -191,19 +200,23 @@ static void send_error(ra_conn *c, const char *thread_id, const char *code, cons
 static void *worker_ctx_new(void *user)
 {
     ra_srv *s = user;
-    return ra_dc_new(s->opts.dep_timeout_ms);
+    return s->opts.deps_inline ? ra_link_new_inline()
+                               : ra_link_new_http(s->model_url, s->tools_url);
 }
 
 static void worker_ctx_free(void *ctx)
 {
-    ra_dc_free(ctx);
+    ra_link_free(ctx);
 }
 
 static void turn_job_run(void *worker_ctx, void *arg)
 {
     turn_job *j = arg;
-    ra_turn t = {
-        .thread_id = j->thread_id, .turn = j->turn, .message = j->message, .facts = &j->facts};
+    ra_turn t = {.thread_id = j->thread_id,
+                 .turn = j->turn,
+                 .message = j->message,
+                 .facts = &j->facts,
+                 .faults = &j->faults};
     ra_agents_run_turn(&j->conn->srv->cfg, worker_ctx, &t, emit_to_conn, j);
     if (!j->ended) { /* the turn ended without its final event: free the connection anyway */
         pthread_mutex_lock(&j->conn->mu);
@@ -243,6 +256,20 @@ static void handle_user_message(ra_conn *c, const cJSON *msg)
         send_error(c, tid_s, "bad_request", "context must be an object");
         return;
     }
+    const cJSON *fd = cJSON_GetObjectItemCaseSensitive(msg, "fault_directive");
+    ra_faults faults;
+    memset(&faults, 0, sizeof(faults));
+    if (fd && !cJSON_IsNull(fd)) {
+        char why[160];
+        if (!cJSON_IsString(fd)) {
+            send_error(c, tid_s, "bad_request", "fault_directive must be a string");
+            return;
+        }
+        if (ra_faults_parse(fd->valuestring, &faults, why, sizeof(why)) != 0) {
+            send_error(c, tid_s, "bad_request", why);
+            return;
+        }
+    }
     pthread_mutex_lock(&c->mu);
     bool busy = c->busy;
     c->busy = true;
@@ -262,6 +289,7 @@ static void handle_user_message(ra_conn *c, const cJSON *msg)
         j->message = strdup(text->valuestring);
         j->turn = ra_mem_begin_turn(s->mem, tid_s, text->valuestring, ctx, &j->facts);
         j->conn = c;
+        j->faults = faults;
     }
     pthread_mutex_lock(&c->mu);
     c->refs++;
@@ -343,9 +371,13 @@ static int on_writeable(ra_conn *c, struct lws *wsi)
     pthread_mutex_unlock(&c->mu);
     if (f) {
         int n = lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+        bool ends_turn = f->ends_turn;
         free(f);
         if (n < 0) return -1;
-        atomic_fetch_add(&c->srv->events_sent, 1);
+        /* turns_completed first: a reader that sees this frame counted in
+         * events_sent then also sees the turn it ended. */
+        if (ends_turn) atomic_fetch_add(&c->srv->stats->turns_completed, 1);
+        atomic_fetch_add(&c->srv->stats->events_sent, 1);
     }
     if (overflowed && !more) return -1;
     if (more) lws_callback_on_writable(wsi);
@@ -370,6 +402,24 @@ static void flush_dirty(ra_srv *s)
     }
 }
 
+/*
+ * lws 4.1 says nothing useful when accept() fails with EMFILE (it just stops
+ * accepting), so warn once, loudly, when a connection's fd number gets close
+ * to the open-file limit: fds are allocated lowest-first, so the number
+ * tracks how many are open.
+ */
+static void warn_if_near_fd_limit(ra_srv *s, struct lws *wsi)
+{
+    long fd = (long)lws_get_socket_fd(wsi);
+    if (s->nofile_limit <= 0 || fd < s->nofile_limit - 16) return;
+    if (atomic_exchange(&s->warned_fds, true)) return;
+    fprintf(stderr,
+            "refagent: near the open-file limit (fd %ld of ulimit -n %ld, %" PRId64
+            " connections): new connections will fail with EMFILE (too many open files); "
+            "raise the limit with `ulimit -n` before starting refagent\n",
+            fd, s->nofile_limit, (int64_t)atomic_load(&s->stats->connections));
+}
+
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
@@ -391,6 +441,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         c->srv = s;
         ra_sb_init(&c->rx, RA_WS_FRAME_MAX_BYTES + 1);
         *pc = c;
+        atomic_fetch_add(&s->stats->connections, 1);
+        warn_if_near_fd_limit(s, wsi);
         return 0;
     }
     case LWS_CALLBACK_RECEIVE:
@@ -407,6 +459,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
             c->wsi = NULL;
             *pc = NULL;
             conn_unref(c);
+            atomic_fetch_sub(&s->stats->connections, 1);
         }
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -435,11 +488,21 @@ ra_srv *ra_srv_new(const ra_srv_opts *opts, char *err, size_t err_len)
     }
     s->opts = *opts;
     pthread_mutex_init(&s->dirty_mu, NULL);
-    atomic_init(&s->events_sent, 0);
+    atomic_init(&s->own_stats.events_sent, 0);
+    atomic_init(&s->own_stats.turns_completed, 0);
+    atomic_init(&s->own_stats.connections, 0);
+    s->stats = opts->stats ? opts->stats : &s->own_stats;
     atomic_init(&s->next_thread, 1);
-    s->model_url = strip_slash(opts->model_url);
-    s->tools_url = strip_slash(opts->tools_url);
-    s->cfg = (ra_agents_cfg){s->model_url, s->tools_url, opts->think_ms};
+    atomic_init(&s->warned_fds, false);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        s->nofile_limit = (long)rl.rlim_cur;
+    s->model_url = strip_slash(opts->model_url ? opts->model_url : "");
+    s->tools_url = strip_slash(opts->tools_url ? opts->tools_url : "");
+    s->cfg = (ra_agents_cfg){.think_ms = opts->think_ms,
+                             .thinking_deltas = opts->thinking_deltas,
+                             .dep_timeout_ms = opts->dep_timeout_ms,
+                             .turn_deadline_ms = opts->turn_deadline_ms};
     s->mem = ra_mem_new(opts->max_threads);
     s->pool = ra_pool_new(opts->workers, worker_ctx_new, worker_ctx_free, s);
     if (!s->model_url || !s->tools_url || !s->mem || !s->pool) {
@@ -477,19 +540,19 @@ int ra_srv_port(const ra_srv *s)
 void ra_srv_run(ra_srv *s)
 {
     int n = 0;
-    while (n >= 0 && !s->stop)
+    while (n >= 0 && !atomic_load(&s->stop))
         n = lws_service(s->ctx, 0);
 }
 
 void ra_srv_stop(ra_srv *s)
 {
-    s->stop = 1;
+    atomic_store(&s->stop, 1);
     if (s->ctx) lws_cancel_service(s->ctx);
 }
 
 uint64_t ra_srv_events_sent(const ra_srv *s)
 {
-    return atomic_load(&((ra_srv *)s)->events_sent);
+    return atomic_load(&s->stats->events_sent);
 }
 
 void ra_srv_free(ra_srv *s)

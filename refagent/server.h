@@ -8,6 +8,9 @@
 #ifndef RA_SERVER_H
 #define RA_SERVER_H
 
+#include "util.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,12 +20,16 @@
 
 typedef struct {
     int port;              /* 0 = any free port */
+    bool deps_inline;      /* model and tools in-process; the URLs are then unused */
     const char *model_url; /* base URLs, no trailing slash */
     const char *tools_url;
     int think_ms;
+    int thinking_deltas; /* 0 = one agent_thinking with the text */
     size_t workers;
     long dep_timeout_ms;
-    size_t max_threads; /* conversation memory cap */
+    long turn_deadline_ms; /* 0 = none */
+    size_t max_threads;    /* conversation memory cap */
+    ra_stats *stats;       /* borrowed live counters; NULL: the server keeps its own */
 } ra_srv_opts;
 
 typedef struct ra_srv ra_srv;
@@ -35,7 +42,7 @@ int ra_srv_port(const ra_srv *s);
 void ra_srv_run(ra_srv *s);
 /* Async-signal-safe: asks ra_srv_run to return. */
 void ra_srv_stop(ra_srv *s);
-/* Total event frames written to clients. */
+/* Total event frames written to clients (also in opts.stats). */
 uint64_t ra_srv_events_sent(const ra_srv *s);
 /* Finishes in-flight turns, closes everything, frees s. NULL-safe. */
 void ra_srv_free(ra_srv *s);

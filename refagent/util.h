@@ -9,9 +9,20 @@
 #define RA_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * Live counters of the WebSocket server, read by the deps server's GET
+ * /stats from another thread: atomics, so neither side takes a lock.
+ */
+typedef struct {
+    atomic_uint_fast64_t events_sent;     /* event frames written to clients */
+    atomic_uint_fast64_t turns_completed; /* root agent_completed events queued */
+    atomic_int_fast64_t connections;      /* WebSocket connections open now */
+} ra_stats;
 
 /* CLOCK_MONOTONIC in microseconds: for durations. */
 int64_t ra_now_us(void);

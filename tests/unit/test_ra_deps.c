@@ -59,7 +59,7 @@ static void test_deps_http(void **state)
 {
     (void)state;
     char err[128], url[128], *body;
-    ra_deps *d = ra_deps_start(0, err, sizeof(err));
+    ra_deps *d = ra_deps_start(0, NULL, err, sizeof(err));
     assert_non_null(d);
     assert_true(ra_deps_port(d) > 0);
     CURL *c = curl_easy_init();
@@ -101,6 +101,15 @@ static void test_deps_http(void **state)
     assert_string_equal(body, "{\"error\":\"use POST\"}");
     free(body);
 
+    /* Started without counters, /stats reports zeros; it is GET-only. */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/stats", ra_deps_port(d));
+    assert_int_equal(http(c, "GET", url, NULL, &body), 200);
+    assert_string_equal(body, "{\"events_sent\":0,\"turns_completed\":0,\"connections\":0}");
+    free(body);
+    assert_int_equal(http(c, "POST", url, "{}", &body), 405);
+    assert_string_equal(body, "{\"error\":\"use GET\"}");
+    free(body);
+
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/elsewhere", ra_deps_port(d));
     assert_int_equal(http(c, "GET", url, NULL, &body), 404);
     assert_string_equal(body, "{\"error\":\"not found\"}");
@@ -115,7 +124,7 @@ static void test_depclient_retry(void **state)
 {
     (void)state;
     char err[128];
-    ra_deps *d = ra_deps_start(0, err, sizeof(err));
+    ra_deps *d = ra_deps_start(0, NULL, err, sizeof(err));
     ra_dc *dc = ra_dc_new(2000);
     char url[128];
     cJSON *body = cJSON_CreateObject(), *out = NULL;
@@ -167,12 +176,12 @@ static cJSON *run_turn(const char *model_url, const char *tools_url, const char 
     cJSON *ctx = ctx_json ? cJSON_Parse(ctx_json) : NULL;
     ra_facts_extract(&facts, message, ctx);
     cJSON_Delete(ctx);
-    ra_agents_cfg cfg = {model_url, tools_url, 0};
-    ra_turn t = {"th-1", 1, message, &facts};
+    ra_agents_cfg cfg = {.think_ms = 0, .dep_timeout_ms = 2000, .turn_deadline_ms = 30000};
+    ra_turn t = {"th-1", 1, message, &facts, NULL};
     capture cap = {cJSON_CreateArray()};
-    ra_dc *dc = ra_dc_new(2000);
-    ra_agents_run_turn(&cfg, dc, &t, capture_emit, &cap);
-    ra_dc_free(dc);
+    ra_link *link = ra_link_new_http(model_url, tools_url);
+    ra_agents_run_turn(&cfg, link, &t, capture_emit, &cap);
+    ra_link_free(link);
     return cap.events;
 }
 
@@ -180,7 +189,7 @@ static void test_turn_order_and_chain(void **state)
 {
     (void)state;
     char err[128], base[64];
-    ra_deps *d = ra_deps_start(0, err, sizeof(err));
+    ra_deps *d = ra_deps_start(0, NULL, err, sizeof(err));
     snprintf(base, sizeof(base), "http://127.0.0.1:%d", ra_deps_port(d));
     cJSON *evs = run_turn(
         base, base, "Analyze our ML training infrastructure costs and optimize for 40% reduction",
@@ -247,8 +256,8 @@ static void test_turn_with_dead_tools(void **state)
 {
     (void)state;
     char err[128], base[64], dead[64];
-    ra_deps *d = ra_deps_start(0, err, sizeof(err));
-    ra_deps *gone = ra_deps_start(0, err, sizeof(err));
+    ra_deps *d = ra_deps_start(0, NULL, err, sizeof(err));
+    ra_deps *gone = ra_deps_start(0, NULL, err, sizeof(err));
     snprintf(base, sizeof(base), "http://127.0.0.1:%d", ra_deps_port(d));
     snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", ra_deps_port(gone));
     ra_deps_stop(gone);
@@ -270,7 +279,8 @@ static void test_turn_with_dead_tools(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "result"), "partial")));
     cJSON_Delete(evs);
 
-    /* A dead model: every agent run fails, the turn still ends with the root, saying so. */
+    /* A dead model: every agent run fails (fallbacks too), the turn still ends with the
+     * root, status error, saying the service could not answer. */
     evs = run_turn(dead, base, "Analyze costs", NULL);
     n = cJSON_GetArraySize(evs);
     const cJSON *last = cJSON_GetArrayItem(evs, n - 1);
@@ -278,8 +288,11 @@ static void test_turn_with_dead_tools(void **state)
     assert_null(field(last, "parent_run_id"));
     assert_string_equal(field(last, "status"), "error");
     const char *resp = field(cJSON_GetObjectItem(last, "result"), "response");
-    assert_non_null(strstr(resp, "The model failed while writing this answer"));
-    assert_non_null(strstr(resp, "The Triage agent failed (model call failed: connection failed"));
+    assert_non_null(strstr(resp, "Sorry, the service could not answer this request: its model "
+                                 "failed (connection failed"));
+    assert_non_null(strstr(resp, "(failed: Supervisor, Triage, Data, Estimator, Optimization, "
+                                 "Planner)"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(last, "result"), "degraded")));
     int triage_errors = 0;
     for (int i = 0; i < n; i++) {
         const cJSON *ev = cJSON_GetArrayItem(evs, i);
