@@ -37,9 +37,9 @@ const char *ar_strerror(ar_err err);
 /* Process exit codes, as documented in README.md. */
 enum {
     AR_EXIT_PASS = 0,
-    AR_EXIT_FAIL = 1,        /* an expectation or threshold failed */
-    AR_EXIT_USAGE = 2,       /* usage or configuration error */
-    AR_EXIT_INFRA = 3,       /* service unreachable, or the harness failed */
+    AR_EXIT_FAIL = 1,  /* an expectation or threshold failed */
+    AR_EXIT_USAGE = 2, /* usage or configuration error */
+    AR_EXIT_INFRA = 3, /* service unreachable, or the harness failed */
     AR_EXIT_INTERRUPTED = 130
 };
 

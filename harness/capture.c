@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../validators/jsonptr.h"
+#include "jsonptr.h"
 
 /* The text the capture reads, owned; NULL (with a failed check) if none. */
 static char *capture_subject(const ar_capture *c, const ar_event *terminal, const char *thread_id,

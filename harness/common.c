@@ -95,7 +95,8 @@ static ar_err buf_reserve(ar_buf *b, size_t extra)
     size_t need = b->len + extra + 1;
     if (need <= b->cap) return AR_OK;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     if (cap > b->max_bytes + 1) cap = b->max_bytes + 1;
     char *p = realloc(b->ptr, cap);
     if (!p) return AR_ENOMEM;
@@ -183,7 +184,8 @@ void ar_fmt_duration(int64_t us, char *out, size_t out_len)
 ar_err ar_parse_duration(const char *s, int64_t *out_us)
 {
     if (!s) return AR_EINVAL;
-    while (*s == ' ') s++;
+    while (*s == ' ')
+        s++;
     if (!*s || *s == '-' || *s == '+') return AR_EINVAL;
     errno = 0;
     char *end;

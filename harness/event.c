@@ -15,9 +15,13 @@
 #include <string.h>
 
 static const char *const kind_names[AR_EV__COUNT] = {
-    [AR_EV_AGENT_STARTED] = "agent_started",   [AR_EV_AGENT_THINKING] = "agent_thinking",
-    [AR_EV_TOOL_EXECUTING] = "tool_executing", [AR_EV_TOOL_COMPLETED] = "tool_completed",
-    [AR_EV_AGENT_COMPLETED] = "agent_completed", [AR_EV_ERROR] = "error",
+    [AR_EV_AGENT_STARTED] = "agent_started",
+    [AR_EV_AGENT_THINKING] = "agent_thinking",
+    [AR_EV_TOOL_EXECUTING] = "tool_executing",
+    [AR_EV_TOOL_COMPLETED] = "tool_completed",
+    [AR_EV_AGENT_COMPLETED] = "agent_completed",
+    [AR_EV_ERROR] = "error",
+    [AR_EV_FAULT] = "fault",
     [AR_EV_OTHER] = "other",
 };
 
@@ -42,9 +46,12 @@ bool ar_ev_kind_parse(const char *name, ar_ev_kind *out)
 const char *ar_ev_status_name(ar_ev_status st)
 {
     switch (st) {
-    case AR_ST_OK: return "ok";
-    case AR_ST_ERROR: return "error";
-    default: return "";
+    case AR_ST_OK:
+        return "ok";
+    case AR_ST_ERROR:
+        return "error";
+    default:
+        return "";
     }
 }
 
@@ -152,7 +159,8 @@ ar_err ar_event_decode_native(const char *frame, size_t len, ar_event *ev)
         goto out;
     }
     ev->type = strdup(type->valuestring);
-    if (!ar_ev_kind_parse(type->valuestring, &ev->kind) || ev->kind == AR_EV_OTHER)
+    /* "fault" is ours (what agentrig injected): a service cannot claim it. */
+    if (!ar_ev_kind_parse(type->valuestring, &ev->kind) || ev->kind == AR_EV_FAULT)
         ev->kind = AR_EV_OTHER;
 
     ev->agent = str_field(root, "agent");
@@ -172,12 +180,16 @@ ar_err ar_event_decode_native(const char *frame, size_t len, ar_event *ev)
     }
 
     switch (ev->kind) {
-    case AR_EV_AGENT_THINKING: ev->text = str_field(root, "text"); break;
+    case AR_EV_AGENT_THINKING:
+        ev->text = str_field(root, "text");
+        break;
     case AR_EV_ERROR:
         ev->text = str_field(root, "message");
         if (ev->status == AR_ST_NONE) ev->status = AR_ST_ERROR;
         break;
-    case AR_EV_TOOL_COMPLETED: ev->text = str_field(root, "error"); break;
+    case AR_EV_TOOL_COMPLETED:
+        ev->text = str_field(root, "error");
+        break;
     case AR_EV_AGENT_COMPLETED: {
         const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
         ev->text = str_field(result, "response");
@@ -190,7 +202,8 @@ ar_err ar_event_decode_native(const char *frame, size_t len, ar_event *ev)
         }
         break;
     }
-    default: break;
+    default:
+        break;
     }
 out:
     cJSON_Delete(root);

@@ -16,6 +16,8 @@ typedef enum {
     AR_EV_TOOL_COMPLETED,
     AR_EV_AGENT_COMPLETED,
     AR_EV_ERROR,
+    AR_EV_FAULT, /* injected by agentrig (the fault proxy or a client fault), not sent by the
+                    service */
     AR_EV_OTHER,
     AR_EV__COUNT
 } ar_ev_kind;
@@ -47,16 +49,16 @@ typedef struct ar_event {
     char *call_id;
     char *thread_id;
     ar_ev_status status;
-    char *text;           /* thinking text, error message, or final response */
-    int64_t tokens_in;    /* usage; -1 when absent */
+    char *text;        /* thinking text, error message, or final response */
+    int64_t tokens_in; /* usage; -1 when absent */
     int64_t tokens_out;
-    double cost_usd;      /* -1 when absent */
-    char *raw;            /* the frame as received, NUL-terminated */
-    size_t raw_len;       /* bytes in raw (after truncation) */
-    size_t wire_len;      /* bytes on the wire (before truncation) */
+    double cost_usd; /* -1 when absent */
+    char *raw;       /* the frame as received, NUL-terminated */
+    size_t raw_len;  /* bytes in raw (after truncation) */
+    size_t wire_len; /* bytes on the wire (before truncation) */
     bool raw_truncated;
-    bool raw_binary;      /* a binary frame: raw holds the bytes, not text */
-    bool decode_error;    /* the frame could not be decoded; text says why */
+    bool raw_binary;   /* a binary frame: raw holds the bytes, not text */
+    bool decode_error; /* the frame could not be decoded; text says why */
 } ar_event;
 
 /* Sets every field to its "absent" value. */

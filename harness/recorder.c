@@ -49,7 +49,8 @@ static void session_free(rec_session *s)
     for (size_t c = 0; c < s->n_chunks; c++) {
         size_t in_chunk = s->count - c * CHUNK_EVENTS;
         if (in_chunk > CHUNK_EVENTS) in_chunk = CHUNK_EVENTS;
-        for (size_t i = 0; i < in_chunk; i++) ar_event_clear(&s->chunks[c][i]);
+        for (size_t i = 0; i < in_chunk; i++)
+            ar_event_clear(&s->chunks[c][i]);
         free(s->chunks[c]);
     }
     free(s->chunks);
@@ -61,7 +62,8 @@ static void session_free(rec_session *s)
 void ar_rec_free(ar_rec *rec)
 {
     if (!rec) return;
-    for (size_t i = 0; i < rec->n; i++) session_free(rec->sessions[i]);
+    for (size_t i = 0; i < rec->n; i++)
+        session_free(rec->sessions[i]);
     free(rec->sessions);
     pthread_rwlock_destroy(&rec->lock);
     free(rec);
@@ -147,7 +149,9 @@ ar_err ar_rec_add(ar_rec *rec, ar_event *ev)
     }
     ev->seq = s->count;
     s->chunks[c][s->count % CHUNK_EVENTS] = *ev; /* takes the strings */
+    uint64_t seq = ev->seq;
     ar_event_init(ev);
+    ev->seq = seq; /* the caller learns where its event went */
     s->count++;
 out:
     pthread_mutex_unlock(&s->mu);

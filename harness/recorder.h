@@ -29,7 +29,10 @@ ar_err ar_rec_open(ar_rec *rec, const char *name, uint32_t *out);
 /*
  * Appends an event to its session (ev->session). Takes ownership of ev's
  * strings on success AND on failure (ev is left initialised either way).
- * Assigns ev->seq (0-based, per session). Returns AR_EINVAL for an unknown
+ * Assigns ev->seq (0-based, per session; it is also the event's index for
+ * ar_rec_get) and leaves it in *ev on success, so the caller knows where its
+ * event went even when other threads record into the same session (the
+ * fault proxy does). Returns AR_EINVAL for an unknown
  * session, AR_ETOOBIG when the session is full (the event is counted as dropped).
  */
 ar_err ar_rec_add(ar_rec *rec, ar_event *ev);

@@ -54,8 +54,10 @@ char *ar_refproc_find(void)
 }
 
 ar_err ar_refproc_start(const char *binary, const char *const *extra_args, size_t n_extra,
-                        const char *log_path, ar_refproc **out, char *err, size_t err_len)
+                        const char *log_path, const char *ready_prefix, ar_refproc **out, char *err,
+                        size_t err_len)
 {
+    size_t plen = strlen(ready_prefix);
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
         snprintf(err, err_len, "pipe: %s", strerror(errno));
@@ -71,7 +73,8 @@ ar_err ar_refproc_start(const char *binary, const char *const *extra_args, size_
     argv[a++] = binary;
     argv[a++] = "--port";
     argv[a++] = "0";
-    for (size_t i = 0; i < n_extra; i++) argv[a++] = extra_args[i];
+    for (size_t i = 0; i < n_extra; i++)
+        argv[a++] = extra_args[i];
     argv[a] = NULL;
 
     pid_t pid = fork();
@@ -112,8 +115,8 @@ ar_err ar_refproc_start(const char *binary, const char *const *extra_args, size_
     for (;;) {
         int64_t left_ms = (deadline - ar_now_us()) / 1000;
         if (left_ms <= 0) {
-            snprintf(err, err_len, "refagent (%s) did not report a listening port within 10s",
-                     binary);
+            snprintf(err, err_len, "refagent (%s) did not print its '%s' line within 10s", binary,
+                     ready_prefix);
             goto fail;
         }
         struct pollfd pf = {.fd = p->out_fd, .events = POLLIN};
@@ -136,10 +139,10 @@ ar_err ar_refproc_start(const char *binary, const char *const *extra_args, size_
         char *nl;
         while ((nl = strchr(line, '\n'))) {
             *nl = '\0';
-            if (strncmp(line, "listening ", 10) == 0) {
-                size_t ulen = strcspn(line + 10, " \r");
+            if (strncmp(line, ready_prefix, plen) == 0) {
+                size_t ulen = strcspn(line + plen, " \r");
                 if (ulen >= sizeof p->url) ulen = sizeof p->url - 1;
-                memcpy(p->url, line + 10, ulen);
+                memcpy(p->url, line + plen, ulen);
                 p->url[ulen] = '\0';
                 *out = p;
                 return AR_OK;

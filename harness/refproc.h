@@ -20,14 +20,17 @@ char *ar_refproc_find(void);
 
 /*
  * Starts `binary --port 0 [extra_args...]`, its stderr appended to log_path
- * (NULL: discarded), and waits up to 10 s for its "listening ws://..." line.
- * On failure returns AR_ECONNECT/AR_EIO with err saying why (including the
- * exit status if it died).
+ * (NULL: discarded), and waits up to 10 s for the line that starts with
+ * ready_prefix ("listening " for the WebSocket service, "deps " for
+ * `--deps-only`); the rest of that line is the URL. On failure returns
+ * AR_ECONNECT/AR_EIO with err saying why (including the exit status if it
+ * died).
  */
 ar_err ar_refproc_start(const char *binary, const char *const *extra_args, size_t n_extra,
-                        const char *log_path, ar_refproc **out, char *err, size_t err_len);
+                        const char *log_path, const char *ready_prefix, ar_refproc **out, char *err,
+                        size_t err_len);
 
-/* Borrowed "ws://127.0.0.1:PORT/ws". */
+/* Borrowed: the URL from the ready line, e.g. "ws://127.0.0.1:PORT/ws". */
 const char *ar_refproc_url(const ar_refproc *p);
 
 /* SIGTERM, wait up to 3 s, then SIGKILL; frees p. NULL-safe. */

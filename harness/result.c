@@ -50,16 +50,20 @@ ar_err ar_checks_add(ar_checks *c, const char *name, bool passed, const char *fm
 size_t ar_checks_failed(const ar_checks *c)
 {
     size_t f = 0;
-    for (size_t i = 0; i < c->n; i++) f += !c->items[i].passed;
+    for (size_t i = 0; i < c->n; i++)
+        f += !c->items[i].passed;
     return f;
 }
 
 const char *ar_outcome_name(ar_outcome o)
 {
     switch (o) {
-    case AR_OUT_PASS: return "pass";
-    case AR_OUT_FAIL: return "fail";
-    default: return "error";
+    case AR_OUT_PASS:
+        return "pass";
+    case AR_OUT_FAIL:
+        return "fail";
+    default:
+        return "error";
     }
 }
 

@@ -14,7 +14,7 @@
 #include "scenario.h"
 
 typedef struct {
-    char *name;    /* "route", "events.order", "response.matches", ... */
+    char *name; /* "route", "events.order", "response.matches", ... */
     bool passed;
     /* One line that starts with the check's name, so it stands alone in any
      * report: "route (subsequence): expected [...], observed [...]".
@@ -36,13 +36,13 @@ ar_err ar_checks_add(ar_checks *c, const char *name, bool passed, const char *fm
 size_t ar_checks_failed(const ar_checks *c);
 
 typedef struct {
-    uint32_t index;      /* 1-based */
-    bool ran;            /* false: not driven because an earlier turn broke the session */
-    char *message;       /* the message as sent (after ${} expansion); owned */
-    int64_t start_us;    /* monotonic, when the message was sent */
-    int64_t end_us;      /* monotonic, terminal event or deadline or failure */
-    size_t first_event;  /* recorder index of this turn's first event */
-    size_t n_events;     /* events recorded during this turn */
+    uint32_t index;     /* 1-based */
+    bool ran;           /* false: not driven because an earlier turn broke the session */
+    char *message;      /* the message as sent (after ${} expansion); owned */
+    int64_t start_us;   /* monotonic, when the message was sent */
+    int64_t end_us;     /* monotonic, terminal event or deadline or failure */
+    size_t first_event; /* recorder index of this turn's first event */
+    size_t n_events;    /* events recorded during this turn */
     ar_checks checks;
 } ar_turn_result;
 
@@ -59,21 +59,21 @@ typedef struct {
     char *target;           /* URL actually used; owned */
     char *thread_id;        /* owned */
     ar_outcome outcome;
-    ar_err error_code;      /* for AR_OUT_ERROR */
-    char *error;            /* for AR_OUT_ERROR: what and why, with the URL; owned */
+    ar_err error_code; /* for AR_OUT_ERROR */
+    char *error;       /* for AR_OUT_ERROR: what and why, with the URL; owned */
     int64_t start_wall_us;
-    int64_t start_us;       /* monotonic */
+    int64_t start_us; /* monotonic */
     int64_t duration_us;
-    ar_turn_result *turns;  /* one per scenario turn */
+    ar_turn_result *turns; /* one per scenario turn */
     size_t n_turns;
-    char *transcript_path;  /* set by the transcript writer; owned */
+    char *transcript_path; /* set by the transcript writer; owned */
 } ar_session_result;
 
 typedef struct {
-    const char *mode;           /* "run" */
+    const char *mode; /* "run" */
     ar_session_result *sessions;
     size_t n_sessions;
-    const ar_rec *rec;          /* borrowed */
+    const ar_rec *rec; /* borrowed */
     int64_t start_wall_us;
     int64_t duration_us;
     bool interrupted;

@@ -15,6 +15,7 @@
 
 #include "ar.h"
 #include "event.h"
+#include "proxy.h"
 
 struct cJSON;
 
@@ -78,7 +79,7 @@ typedef struct {
     size_t n_called;
     char **not_called;
     size_t n_not_called;
-    bool all_ok; /* every tool_completed has status ok */
+    bool all_ok;                 /* every tool_completed has status ok */
     ar_tool_status_rule *status; /* `status: {cost_db: error}`: last completion's status */
     size_t n_status;
     ar_srcloc loc;
@@ -86,9 +87,9 @@ typedef struct {
 
 /* expect.response[i] with matches / not_matches */
 typedef struct {
-    char *pattern_tpl;  /* as written; may hold ${capture} (inserted literally) */
-    bool negate;        /* not_matches */
-    void *compiled;     /* pcre2_code*, compiled at load when the pattern has no ${} */
+    char *pattern_tpl; /* as written; may hold ${capture} (inserted literally) */
+    bool negate;       /* not_matches */
+    void *compiled;    /* pcre2_code*, compiled at load when the pattern has no ${} */
     ar_srcloc loc;
 } ar_expect_regex;
 
@@ -163,35 +164,102 @@ typedef enum {
 typedef struct {
     char *name;
     ar_cap_from from;
-    char *regex;     /* optional for FINAL; required for RESPONSE */
-    void *compiled;  /* pcre2_code* */
-    int group;       /* capture group; default 1 when the regex has groups, else 0 */
-    char *pointer;   /* for FINAL */
+    char *regex;    /* optional for FINAL; required for RESPONSE */
+    void *compiled; /* pcre2_code* */
+    int group;      /* capture group; default 1 when the regex has groups, else 0 */
+    char *pointer;  /* for FINAL */
     ar_srcloc loc;
 } ar_capture;
 
+/*
+ * A client-side fault on one turn (`client_fault:`): the harness itself
+ * misbehaves the way a real client or network can.
+ */
+typedef enum {
+    AR_CF_NONE = 0,
+    AR_CF_DISCONNECT,     /* close after `events` events (or the first of `kind`), reconnect, same
+                             thread */
+    AR_CF_SLOW_READER,    /* stop reading for `pause_us` after the turn's first event */
+    AR_CF_SEND_RAW,       /* send `raw` as a text frame instead of the message */
+    AR_CF_SEND_BINARY,    /* send a binary frame of `bytes` bytes instead of the message */
+    AR_CF_SEND_OVERSIZED, /* send a text frame of `bytes` bytes (a JSON message padded) */
+    AR_CF_SEND_UNKNOWN_TYPE, /* send the message with "type" set to an unknown value */
+} ar_cf_kind;
+const char *ar_cf_kind_name(ar_cf_kind k); /* "disconnect", "slow_reader", "malformed_frame", ... */
+
 typedef struct {
-    char *message_tpl;       /* send.message (or `send: "text"`) */
-    struct cJSON *context;   /* send.context: any JSON; string values are templates */
-    bool new_thread;         /* send.new_thread: true starts a fresh thread for this turn */
-    int64_t timeout_us;      /* turn deadline; -1 = the scenario's timeout */
+    ar_cf_kind kind;
+    int events; /* DISCONNECT: after this many events (0: use `kind_after`) */
+    bool has_kind_after;
+    ar_ev_kind kind_after; /* DISCONNECT: after the first event of this kind */
+    int64_t pause_us;      /* SLOW_READER */
+    char *raw;             /* SEND_RAW */
+    int64_t bytes;         /* SEND_BINARY, SEND_OVERSIZED */
+    ar_srcloc loc;
+} ar_client_fault;
+
+/* `fault_directive:` for services with test hooks, passed through verbatim. */
+typedef struct {
+    char *field;  /* message field name (default "fault_directive"), or NULL with header */
+    char *header; /* a WebSocket handshake header name (scenario level only) */
+    char *value_tpl;
+    ar_srcloc loc;
+} ar_directive;
+
+typedef struct {
+    char *message_tpl;     /* send.message (or `send: "text"`) */
+    struct cJSON *context; /* send.context: any JSON; string values are templates */
+    bool new_thread;       /* send.new_thread: true starts a fresh thread for this turn */
+    int64_t timeout_us;    /* turn deadline; -1 = the scenario's timeout */
     ar_expect expect;
     ar_capture *captures;
     size_t n_captures;
+    ar_client_fault client_fault; /* kind AR_CF_NONE when the turn has none */
+    ar_directive directive;       /* value_tpl NULL when the turn has none */
     ar_srcloc loc;
 } ar_turn;
 
+/*
+ * A dependency fault (`faults:`): a named fault (tool_failure, tool_timeout,
+ * agent_timeout, agent_failure) compiled into proxy rules for refagent's
+ * dependency API (docs/protocol.md), or a raw proxy rule (`rule:`).
+ */
+typedef struct {
+    char *type;        /* "tool_failure", ..., or the rule's name / "rule" */
+    char *subject;     /* the tool or agent it is about; NULL for raw rules */
+    int times;         /* named faults: how many calls fail (0 = every call) */
+    ar_px_rule *rules; /* compiled rules, owned */
+    size_t n_rules;
+    ar_srcloc loc;
+} ar_fault;
+
+/* `thresholds: {metric: ["expr", ...]}`: k6's grammar (docs/thresholds.md).
+ * The metric names a mode knows are checked by that mode's runner. */
+typedef struct {
+    char *metric;
+    char **exprs;
+    size_t n_exprs;
+    ar_srcloc loc;
+} ar_scn_threshold;
+
 typedef struct ar_scenario {
-    char *file;        /* path as given */
+    char *file; /* path as given */
     char *name;
     char **tags;
     size_t n_tags;
-    char *target_tpl;  /* NULL: the embedded refagent */
-    char *protocol;    /* "native" (the only one so far) */
+    char *target_tpl;    /* NULL: the embedded refagent */
+    char *protocol;      /* "native" (the only one so far) */
     char *thread_id_tpl; /* NULL: the harness makes a unique one per session */
     int64_t timeout_us;  /* default per-turn deadline; default 60s */
     ar_turn *turns;
     size_t n_turns;
+    ar_fault *faults; /* dependency faults (agentrig chaos) */
+    size_t n_faults;
+    char *proxy_upstream_tpl; /* `proxy: {upstream}`: a user's service's dependency URL */
+    char *proxy_listen;       /* `proxy: {listen}`: "127.0.0.1:9100" (default: a free port) */
+    ar_scn_threshold *thresholds;
+    size_t n_thresholds;
+    ar_directive directive; /* scenario-level fault_directive (header or field) */
     ar_srcloc loc;
 } ar_scenario;
 
@@ -226,5 +294,17 @@ void ar_scn_list_free(ar_scn_list *l); /* NULL-safe; frees the scenarios too */
 
 /* The effective deadline of a turn. */
 int64_t ar_scn_turn_timeout_us(const ar_scenario *s, const ar_turn *t);
+
+/* True when the scenario injects any fault (dependency or client side). */
+bool ar_scn_has_faults(const ar_scenario *s);
+
+/*
+ * Loads a standalone proxy rules file (`agentrig proxy --rules`): a YAML
+ * mapping with `rules:` (raw rules) and/or `faults:` (named faults), the same
+ * syntax as a scenario's `faults:`. Returns compiled rules in *out (owned;
+ * free each with ar_px_rule_clear, then the array).
+ */
+ar_err ar_scn_load_rules_file(const char *path, ar_px_rule **out, size_t *n_out, char *err,
+                              size_t err_len);
 
 #endif

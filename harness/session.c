@@ -15,6 +15,7 @@
 #include "session.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +33,20 @@
 typedef struct {
     ar_rec *rec;
     uint32_t sid;
-    size_t n_recorded;
     uint64_t n_dropped;
-    uint32_t turn;          /* turn being driven; 0 before the first send */
+    uint32_t turn; /* turn being driven; 0 before the first send */
     bool open;
     bool closed;
     ar_err close_err;
+    int close_code;
     char close_detail[200];
     bool terminal_seen;
-    size_t terminal_index;  /* recorder index of the terminal event */
-    ar_checks *checks;      /* where frame problems are reported */
+    size_t terminal_index; /* recorder index of the terminal event */
+    ar_checks *checks;     /* where frame problems are reported */
     size_t bad_frames;
+    size_t turn_frames;        /* frames the service sent in this turn */
+    const ar_client_fault *cf; /* this turn's client fault, or NULL */
+    bool disconnect_now;       /* the disconnect_after condition was reached */
 } sess_state;
 
 static void on_open(void *user)
@@ -50,11 +54,12 @@ static void on_open(void *user)
     ((sess_state *)user)->open = true;
 }
 
-static void on_close(void *user, ar_err why, const char *detail)
+static void on_close(void *user, ar_err why, int close_code, const char *detail)
 {
     sess_state *st = user;
     st->closed = true;
     st->close_err = why;
+    st->close_code = close_code;
     snprintf(st->close_detail, sizeof st->close_detail, "%s", detail ? detail : "closed");
 }
 
@@ -71,8 +76,9 @@ static void frame_problem(sess_state *st, const ar_event *ev, size_t index)
         excerpt[k++] = (ev->raw_binary || ch < 0x20 || ch == 0x7f) ? '.' : (char)ch;
     }
     excerpt[k] = '\0';
-    ar_checks_add(st->checks, "frames", false, "frames: frame #%zu: %s; first bytes: \"%s\"%s", index + 1,
-                  ev->text ? ev->text : "undecodable", excerpt, ev->raw_len > 80 ? "..." : "");
+    ar_checks_add(st->checks, "frames", false, "frames: frame #%zu: %s; first bytes: \"%s\"%s",
+                  index + 1, ev->text ? ev->text : "undecodable", excerpt,
+                  ev->raw_len > 80 ? "..." : "");
 }
 
 static void on_frame(void *user, const char *data, size_t len, bool binary, bool truncated,
@@ -96,19 +102,20 @@ static void on_frame(void *user, const char *data, size_t len, bool binary, bool
             ev.text = ar_asprintf("%s frame of %zu bytes exceeds the %u-byte frame cap",
                                   binary ? "binary" : "text", wire_len, AR_FRAME_MAX_BYTES);
         else
-            ev.text = ar_asprintf("binary frame of %zu bytes (the protocol is JSON text)",
-                                  wire_len);
+            ev.text =
+                ar_asprintf("binary frame of %zu bytes (the protocol is JSON text)", wire_len);
     } else {
         ar_event_decode_native(data, len, &ev);
     }
     bool bad = ev.decode_error;
     bool terminal = st->turn > 0 && !st->terminal_seen && ar_event_is_terminal(&ev);
-    size_t index = st->n_recorded;
+    ar_ev_kind kind = ev.kind;
     ar_event keep; /* for the problem message: ar_rec_add takes ev's strings */
     ar_event_init(&keep);
     if (bad) ar_event_copy(&keep, &ev);
+    size_t index = 0;
     if (ar_rec_add(st->rec, &ev) == AR_OK) {
-        st->n_recorded++;
+        index = (size_t)ev.seq;
         if (terminal) {
             st->terminal_seen = true;
             st->terminal_index = index;
@@ -118,6 +125,31 @@ static void on_frame(void *user, const char *data, size_t len, bool binary, bool
     }
     if (bad) frame_problem(st, &keep, index);
     ar_event_clear(&keep);
+    st->turn_frames++;
+    const ar_client_fault *cf = st->cf;
+    if (cf && cf->kind == AR_CF_DISCONNECT && !st->terminal_seen &&
+        ((cf->events && st->turn_frames >= (size_t)cf->events) ||
+         (cf->has_kind_after && kind == cf->kind_after)))
+        st->disconnect_now = true;
+}
+
+/* Records what agentrig itself did to the session (kind "fault"). */
+static void record_fault(sess_state *st, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void record_fault(sess_state *st, const char *type, const char *fmt, ...)
+{
+    ar_event ev;
+    ar_event_init(&ev);
+    ev.kind = AR_EV_FAULT;
+    ev.session = st->sid;
+    ev.turn = st->turn;
+    ev.recv_us = ar_now_us();
+    ev.type = strdup(type);
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&ev.text, fmt, ap) < 0) ev.text = NULL;
+    va_end(ap);
+    if (ar_rec_add(st->rec, &ev) != AR_OK) st->n_dropped++;
 }
 
 static const ar_conn_cb sess_cb = {on_open, on_frame, on_close};
@@ -146,15 +178,27 @@ static ar_err expand_json(cJSON *node, const ar_vars *vars, char *err, size_t er
     return AR_OK;
 }
 
-static char *build_message(const ar_turn *t, const char *thread_id, const ar_vars *vars,
-                           char **expanded_msg, char *err, size_t err_len)
+/* The JSON frame for a turn: the user message, its context, and the
+ * directive field if the turn or the scenario has one. type overrides
+ * "user_message" (the unknown-type client fault). */
+static char *build_message(const ar_scenario *scn, const ar_turn *t, const char *thread_id,
+                           const ar_vars *vars, const char *type, char **expanded_msg, char *err,
+                           size_t err_len)
 {
-    char *msg = NULL;
+    char *msg = NULL, *directive = NULL;
+    const ar_directive *d = t->directive.value_tpl ? &t->directive : &scn->directive;
     if (ar_tpl_expand(t->message_tpl, vars, AR_TPL_PLAIN, &msg, err, err_len)) return NULL;
+    if (d->value_tpl && d->field &&
+        ar_tpl_expand(d->value_tpl, vars, AR_TPL_PLAIN, &directive, err, err_len)) {
+        free(msg);
+        return NULL;
+    }
     cJSON *frame = cJSON_CreateObject();
-    cJSON_AddStringToObject(frame, "type", "user_message");
+    cJSON_AddStringToObject(frame, "type", type ? type : "user_message");
     cJSON_AddStringToObject(frame, "thread_id", thread_id);
     cJSON_AddStringToObject(frame, "message", msg);
+    if (directive) cJSON_AddStringToObject(frame, d->field, directive);
+    free(directive);
     if (t->context) {
         cJSON *ctx = cJSON_Duplicate(t->context, 1);
         if (!ctx || expand_json(ctx, vars, err, err_len)) {
@@ -171,13 +215,53 @@ static char *build_message(const ar_turn *t, const char *thread_id, const ar_var
     return out;
 }
 
+/*
+ * What to put on the wire for a turn with a "send_*" client fault: a raw
+ * text frame, a binary frame, a frame over the service's cap, or the normal
+ * frame (*binary false, returned NULL: use the normal message).
+ */
+static char *fault_frame(const ar_client_fault *cf, const char *normal, size_t *len, bool *binary)
+{
+    *binary = false;
+    switch (cf->kind) {
+    case AR_CF_SEND_RAW:
+        *len = strlen(cf->raw);
+        return strdup(cf->raw);
+    case AR_CF_SEND_BINARY: {
+        char *b = malloc((size_t)cf->bytes);
+        if (!b) return NULL;
+        for (int64_t i = 0; i < cf->bytes; i++)
+            b[i] = (char)(i * 151 + 7); /* not UTF-8 text */
+        *len = (size_t)cf->bytes;
+        *binary = true;
+        return b;
+    }
+    case AR_CF_SEND_OVERSIZED: {
+        /* The normal message with a padding field, so it is valid JSON that
+         * is simply too large: the size is the fault, nothing else. */
+        size_t n = strlen(normal), want = (size_t)cf->bytes;
+        size_t pad = want > n + 14 ? want - n - 14 : 1;
+        char *b = malloc(n + pad + 16);
+        if (!b) return NULL;
+        size_t k = (size_t)snprintf(b, n + 16, "%.*s,\"padding\":\"", (int)(n - 1), normal);
+        memset(b + k, 'x', pad);
+        memcpy(b + k + pad, "\"}", 3);
+        *len = k + pad + 2;
+        return b;
+    }
+    default:
+        return NULL;
+    }
+}
+
 static void describe_last(const sess_state *st, const ar_turn_result *tr, char *out, size_t len)
 {
-    if (st->n_recorded == tr->first_event) {
+    size_t n = ar_rec_count(st->rec, st->sid);
+    if (n == tr->first_event) {
         snprintf(out, len, "no events at all");
         return;
     }
-    const ar_event *last = ar_rec_get(st->rec, st->sid, st->n_recorded - 1);
+    const ar_event *last = ar_rec_get(st->rec, st->sid, n - 1);
     char d[200];
     ar_event_describe(last, tr->start_us, d, sizeof d);
     snprintf(out, len, "last event: %s", d);
@@ -195,8 +279,10 @@ static void judge_turn(const ar_turn *t, sess_state *st, ar_turn_result *tr, ar_
         free(prev);
         return;
     }
-    for (size_t i = 0; i < n; i++) evs[i] = ar_rec_get(st->rec, st->sid, tr->first_event + i);
-    for (size_t i = 0; i < tr->first_event; i++) prev[i] = ar_rec_get(st->rec, st->sid, i);
+    for (size_t i = 0; i < n; i++)
+        evs[i] = ar_rec_get(st->rec, st->sid, tr->first_event + i);
+    for (size_t i = 0; i < tr->first_event; i++)
+        prev[i] = ar_rec_get(st->rec, st->sid, i);
     const ar_event *terminal = ar_rec_get(st->rec, st->sid, st->terminal_index);
     ar_turn_obs obs = {
         .events = evs,
@@ -220,14 +306,16 @@ static char *make_thread_id(uint32_t index, uint32_t turn)
 {
     static const char hex[] = "0123456789abcdef";
     char rnd[9];
-    uint64_t x = (uint64_t)ar_wall_us() ^ ((uint64_t)getpid() << 32) ^ ((uint64_t)index * 0x9e3779b97f4a7c15ULL);
+    uint64_t x = (uint64_t)ar_wall_us() ^ ((uint64_t)getpid() << 32) ^
+                 ((uint64_t)index * 0x9e3779b97f4a7c15ULL);
     for (int i = 0; i < 8; i++) {
         x ^= x >> 33;
         x *= 0xff51afd7ed558ccdULL;
         rnd[i] = hex[x & 15];
     }
     rnd[8] = '\0';
-    return turn ? ar_asprintf("ar-%s-%u-t%u", rnd, index, turn) : ar_asprintf("ar-%s-%u", rnd, index);
+    return turn ? ar_asprintf("ar-%s-%u-t%u", rnd, index, turn)
+                : ar_asprintf("ar-%s-%u", rnd, index);
 }
 
 static void set_error(ar_session_result *out, ar_err code, char *msg)
@@ -236,6 +324,103 @@ static void set_error(ar_session_result *out, ar_err code, char *msg)
     out->error_code = code;
     free(out->error);
     out->error = msg;
+}
+
+/*
+ * Opens the session's connection and waits for the handshake. On failure
+ * returns the error and writes why into why (the connection, if any, is
+ * released).
+ */
+static ar_err connect_wait(ar_loop *loop, const ar_sess_cfg *cfg, sess_state *st, const char *url,
+                           int64_t budget_us, ar_conn **conn, char *why, size_t why_len)
+{
+    st->open = st->closed = false;
+    st->close_code = 0;
+    st->close_detail[0] = '\0';
+    char err[256];
+    *conn = ar_ws_connect(loop, url, &sess_cb, st, err, sizeof err);
+    if (!*conn) {
+        snprintf(why, why_len, "target %s: %s", url, err);
+        return AR_EINVAL;
+    }
+    int64_t deadline = ar_now_us() + budget_us;
+    while (!st->open && !st->closed && !atomic_load(cfg->stop) && ar_now_us() < deadline)
+        ar_loop_step(loop, STEP_MAX_US);
+    if (st->open) return AR_OK;
+    ar_err rc = AR_ECONNECT;
+    if (atomic_load(cfg->stop)) {
+        snprintf(why, why_len, "interrupted while connecting");
+        rc = AR_EINTERNAL;
+    } else if (st->closed) {
+        snprintf(why, why_len, "could not connect to %s: %s", url, st->close_detail);
+    } else {
+        char when[32];
+        ar_fmt_duration(budget_us, when, sizeof when);
+        snprintf(why, why_len, "could not connect to %s: no handshake within %s", url, when);
+    }
+    ar_conn_close(*conn);
+    *conn = NULL;
+    return rc;
+}
+
+/* A clean close is one a service sends on purpose for a bad frame. */
+static bool clean_close(int code)
+{
+    return code == 1000 || code == 1001 || code == 1002 || code == 1003 || code == 1007 ||
+           code == 1008 || code == 1009;
+}
+
+static bool sends_bad_frame(const ar_client_fault *cf)
+{
+    return cf->kind == AR_CF_SEND_RAW || cf->kind == AR_CF_SEND_BINARY ||
+           cf->kind == AR_CF_SEND_OVERSIZED || cf->kind == AR_CF_SEND_UNKNOWN_TYPE;
+}
+
+/* Sends the turn's frame (or what its client fault sends instead). */
+static ar_err send_turn(ar_conn *conn, sess_state *st, const ar_client_fault *cf, const char *frame)
+{
+    if (!sends_bad_frame(cf)) return ar_conn_send(conn, frame, strlen(frame));
+    if (cf->kind == AR_CF_SEND_UNKNOWN_TYPE) {
+        record_fault(st, "client_fault", "unknown_type: sent the message with an unknown \"type\"");
+        return ar_conn_send(conn, frame, strlen(frame));
+    }
+    size_t len = 0;
+    bool binary;
+    char *bad = fault_frame(cf, frame, &len, &binary);
+    if (!bad) return AR_ENOMEM;
+    record_fault(st, "client_fault", "%s: sent a %s frame of %zu bytes instead of the message",
+                 ar_cf_kind_name(cf->kind), binary ? "binary" : "text", len);
+    ar_err rc = ar_conn_send_frame(conn, bad, len, binary);
+    free(bad);
+    return rc;
+}
+
+/* Waits for the turn to end: terminal event, close, deadline, SIGINT, or
+ * the disconnect client fault. The slow-reader fault pauses reading once the
+ * first frame has come. */
+static void await_turn(ar_loop *loop, const ar_sess_cfg *cfg, sess_state *st, ar_conn *conn,
+                       const ar_client_fault *cf, int64_t deadline)
+{
+    bool paused_once = false;
+    while (!st->terminal_seen && !st->closed && !st->disconnect_now && !atomic_load(cfg->stop)) {
+        int64_t left = deadline - ar_now_us();
+        if (left <= 0) break;
+        if (cf->kind == AR_CF_SLOW_READER && !paused_once && st->turn_frames > 0) {
+            paused_once = true;
+            char d[32];
+            ar_fmt_duration(cf->pause_us, d, sizeof d);
+            record_fault(st, "client_fault", "slow_reader: stopped reading for %s", d);
+            ar_conn_pause(conn, true);
+            int64_t until = ar_now_us() + cf->pause_us;
+            while (ar_now_us() < until && !atomic_load(cfg->stop) && !st->closed)
+                ar_loop_step(loop,
+                             until - ar_now_us() < STEP_MAX_US ? until - ar_now_us() : STEP_MAX_US);
+            ar_conn_pause(conn, false);
+            continue;
+        }
+        ar_loop_step(loop, left < STEP_MAX_US ? left : STEP_MAX_US);
+    }
+    if (st->terminal_seen) ar_loop_step(loop, 0); /* frames that trail the terminal one */
 }
 
 void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, uint32_t index,
@@ -250,6 +435,8 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
     sess_state st = {.rec = cfg->rec};
     ar_conn *conn = NULL;
     char err[512];
+    char *turn_thread = NULL;
+    bool headers_set = false;
     if (!out->turns || !vars) {
         set_error(out, AR_ENOMEM, ar_strdup("out of memory"));
         goto done;
@@ -264,6 +451,7 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
         goto done;
     }
     out->rec_session = st.sid;
+    if (cfg->on_session) cfg->on_session(cfg->hook_user, st.sid);
 
     /* Target: --target, else the scenario's, else the embedded refagent. */
     if (cfg->target_override) {
@@ -288,41 +476,47 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
     } else {
         out->thread_id = make_thread_id(index, 0);
     }
+    if (scn->directive.header) {
+        char *value = NULL;
+        if (ar_tpl_expand(scn->directive.value_tpl, NULL, AR_TPL_PLAIN, &value, err, sizeof err)) {
+            set_error(out, AR_EINVAL, ar_asprintf("%s: fault_directive: %s", scn->file, err));
+            goto done;
+        }
+        const char *pair[2] = {scn->directive.header, value};
+        ar_loop_set_headers(loop, pair, 1);
+        headers_set = true;
+        free(value);
+    }
 
     st.checks = scn->n_turns ? &out->turns[0].checks : NULL;
-    conn = ar_ws_connect(loop, out->target, &sess_cb, &st, err, sizeof err);
-    if (!conn) {
-        set_error(out, AR_EINVAL, ar_asprintf("target %s: %s", out->target, err));
-        goto done;
-    }
-    int64_t connect_budget = scn->n_turns ? ar_scn_turn_timeout_us(scn, &scn->turns[0])
-                                          : CONNECT_TIMEOUT_MAX_US;
+    int64_t connect_budget =
+        scn->n_turns ? ar_scn_turn_timeout_us(scn, &scn->turns[0]) : CONNECT_TIMEOUT_MAX_US;
     if (connect_budget > CONNECT_TIMEOUT_MAX_US) connect_budget = CONNECT_TIMEOUT_MAX_US;
-    int64_t connect_deadline = ar_now_us() + connect_budget;
-    while (!st.open && !st.closed && !atomic_load(cfg->stop) && ar_now_us() < connect_deadline)
-        ar_loop_step(loop, STEP_MAX_US);
-    if (!st.open) {
-        char when[32];
-        ar_fmt_duration(connect_budget, when, sizeof when);
-        if (atomic_load(cfg->stop))
-            set_error(out, AR_EINTERNAL, ar_strdup("interrupted while connecting"));
-        else if (st.closed)
-            set_error(out, AR_ECONNECT,
-                      ar_asprintf("could not connect to %s: %s", out->target, st.close_detail));
-        else
-            set_error(out, AR_ECONNECT,
-                      ar_asprintf("could not connect to %s: no handshake within %s", out->target,
-                                  when));
+    ar_err crc = connect_wait(loop, cfg, &st, out->target, connect_budget, &conn, err, sizeof err);
+    if (crc) {
+        set_error(out, crc, ar_strdup(err));
         goto done;
     }
 
     const char *thread_id = out->thread_id;
-    char *turn_thread = NULL;
     for (size_t k = 0; k < scn->n_turns; k++) {
         const ar_turn *t = &scn->turns[k];
+        const ar_client_fault *cf = &t->client_fault;
         ar_turn_result *tr = &out->turns[k];
-        if (atomic_load(cfg->stop)) {
-            break;
+        if (atomic_load(cfg->stop)) break;
+        if (!conn) { /* an earlier client fault closed it: same thread, new connection */
+            int64_t t0 = ar_now_us();
+            crc = connect_wait(loop, cfg, &st, out->target, connect_budget, &conn, err, sizeof err);
+            tr->ran = true;
+            tr->start_us = tr->end_us = ar_now_us();
+            tr->first_event = ar_rec_count(st.rec, st.sid);
+            if (crc) {
+                ar_checks_add(&tr->checks, "completed", false, "completed: could not reconnect: %s",
+                              err);
+                break;
+            }
+            record_fault(&st, "reconnect", "reconnected on thread %s in %.1fms", thread_id,
+                         (double)(ar_now_us() - t0) / 1e3);
         }
         if (t->new_thread) {
             free(turn_thread);
@@ -330,68 +524,117 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
             thread_id = turn_thread;
         }
         char *msg = NULL;
-        char *frame = build_message(t, thread_id, vars, &msg, err, sizeof err);
+        char *frame =
+            build_message(scn, t, thread_id, vars,
+                          cf->kind == AR_CF_SEND_UNKNOWN_TYPE ? "agentrig.unknown_type" : NULL,
+                          &msg, err, sizeof err);
         tr->ran = true;
         st.checks = &tr->checks;
         if (!frame) {
             ar_checks_add(&tr->checks, "send", false, "send: %s:%d:%d: %s", scn->file, t->loc.line,
                           t->loc.col, err);
-            tr->first_event = st.n_recorded;
+            tr->first_event = ar_rec_count(st.rec, st.sid);
             break;
         }
         tr->message = msg;
         st.turn = (uint32_t)(k + 1);
         st.terminal_seen = false;
-        tr->first_event = st.n_recorded;
+        st.turn_frames = 0;
+        st.disconnect_now = false;
+        st.cf = cf;
+        if (cfg->on_turn) cfg->on_turn(cfg->hook_user, st.turn);
+        tr->first_event = ar_rec_count(st.rec, st.sid);
         tr->start_us = ar_now_us();
-        ar_err rc = ar_conn_send(conn, frame, strlen(frame));
+        ar_err rc = send_turn(conn, &st, cf, frame);
         free(frame);
         int64_t timeout = ar_scn_turn_timeout_us(scn, t);
-        int64_t deadline = tr->start_us + timeout;
-        while (rc == AR_OK && !st.terminal_seen && !st.closed && !atomic_load(cfg->stop)) {
-            int64_t left = deadline - ar_now_us();
-            if (left <= 0) break;
-            ar_loop_step(loop, left < STEP_MAX_US ? left : STEP_MAX_US);
-        }
-        if (st.terminal_seen) ar_loop_step(loop, 0); /* frames that trail the terminal one */
-        tr->n_events = st.n_recorded - tr->first_event;
+        if (rc == AR_OK) await_turn(loop, cfg, &st, conn, cf, tr->start_us + timeout);
+        st.cf = NULL;
         char last[300];
         describe_last(&st, tr, last, sizeof last);
         char limit[32];
         ar_fmt_duration(timeout, limit, sizeof limit);
+
+        if (st.disconnect_now) {
+            /* The client fault: drop the connection mid-turn, reconnect at
+             * once on the same thread; the next turns show whether the
+             * service kept the conversation. */
+            size_t seen = st.turn_frames;
+            record_fault(&st, "client_fault", "disconnect: closed the connection after %zu events",
+                         seen);
+            ar_conn_close(conn);
+            conn = NULL;
+            tr->end_us = ar_now_us();
+            tr->n_events = ar_rec_count(st.rec, st.sid) - tr->first_event;
+            int64_t t0 = ar_now_us();
+            crc = connect_wait(loop, cfg, &st, out->target, connect_budget, &conn, err, sizeof err);
+            if (crc) {
+                ar_checks_add(&tr->checks, "completed", false,
+                              "completed: disconnected after %zu events (client fault), then "
+                              "could not reconnect: %s",
+                              seen, err);
+                break;
+            }
+            char took[32];
+            ar_fmt_duration(ar_now_us() - t0, took, sizeof took);
+            record_fault(&st, "reconnect", "reconnected on thread %s in %s", thread_id, took);
+            ar_checks_add(&tr->checks, "completed", true,
+                          "completed: disconnected by agentrig after %zu events (client fault), "
+                          "reconnected on the same thread in %s",
+                          seen, took);
+            continue;
+        }
+        tr->n_events = ar_rec_count(st.rec, st.sid) - tr->first_event;
         if (st.terminal_seen) {
             const ar_event *term = ar_rec_get(st.rec, st.sid, st.terminal_index);
             tr->end_us = term->recv_us;
             char took[32];
             ar_fmt_duration(tr->end_us - tr->start_us, took, sizeof took);
-            if (term->kind == AR_EV_ERROR)
+            if (term->kind == AR_EV_ERROR && sends_bad_frame(cf))
+                ar_checks_add(&tr->checks, "completed", true,
+                              "completed: the service answered the %s with an error event after "
+                              "%s: %s",
+                              ar_cf_kind_name(cf->kind), took,
+                              term->text ? term->text : "(no message)");
+            else if (term->kind == AR_EV_ERROR)
                 ar_checks_add(&tr->checks, "completed", false,
                               "completed: the turn ended with an error event after %s: %s", took,
                               term->text ? term->text : "(no message)");
             else
-                ar_checks_add(&tr->checks, "completed", true, "completed: agent_completed after %s (%zu events)",
-                              took, tr->n_events);
+                ar_checks_add(&tr->checks, "completed", true,
+                              "completed: agent_completed after %s (%zu events)", took,
+                              tr->n_events);
             judge_turn(t, &st, tr, vars, thread_id);
             continue;
         }
         tr->end_us = ar_now_us();
+        if (st.closed && sends_bad_frame(cf) && clean_close(st.close_code)) {
+            ar_checks_add(&tr->checks, "completed", true,
+                          "completed: the service closed the connection cleanly after the %s "
+                          "(%s)",
+                          ar_cf_kind_name(cf->kind), st.close_detail);
+            ar_conn_close(conn);
+            conn = NULL; /* the next turn reconnects */
+            continue;
+        }
         if (rc != AR_OK)
-            ar_checks_add(&tr->checks, "completed", false, "completed: could not send the message: %s",
-                          ar_strerror(rc));
+            ar_checks_add(&tr->checks, "completed", false,
+                          "completed: could not send the message: %s", ar_strerror(rc));
         else if (atomic_load(cfg->stop))
             ar_checks_add(&tr->checks, "completed", false, "completed: interrupted; %s", last);
         else if (st.closed)
             ar_checks_add(&tr->checks, "completed", false,
-                          "completed: connection closed mid-turn (%s) after %zu events; %s", st.close_detail,
-                          tr->n_events, last);
+                          "completed: connection closed mid-turn (%s) after %zu events; %s",
+                          st.close_detail, tr->n_events, last);
         else
-            ar_checks_add(&tr->checks, "completed", false, "completed: no agent_completed within %s; %s",
-                          limit, last);
+            ar_checks_add(&tr->checks, "completed", false,
+                          "completed: no agent_completed within %s; %s", limit, last);
         break;
     }
-    free(turn_thread);
 
 done:
+    free(turn_thread);
+    if (headers_set) ar_loop_set_headers(loop, NULL, 0);
     if (conn) {
         ar_conn_close(conn);
         ar_loop_step(loop, 0); /* let the close frame go out; the loop frees the rest */

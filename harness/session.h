@@ -20,6 +20,13 @@ typedef struct {
      * sig_atomic_t, because worker threads read it while a signal handler on
      * another thread writes it. */
     const atomic_int *stop;
+    /* Called before each turn's message is sent (turn is 1-based), e.g. to
+     * tell a fault proxy which turn runs. May be NULL. */
+    void (*on_turn)(void *hook_user, uint32_t turn);
+    void *hook_user;
+    /* Called once the session's recorder session is open, before connecting,
+     * so a runner can route its own events (fault proxy hits) into it. */
+    void (*on_session)(void *hook_user, uint32_t rec_session);
 } ar_sess_cfg;
 
 /*

@@ -28,9 +28,10 @@ typedef struct {
     /*
      * The connection is gone: could not connect (AR_ECONNECT, detail says
      * why), or closed by the peer (AR_ECLOSED, detail has the close code and
-     * reason). Called at most once, and never after ar_conn_close.
+     * reason; close_code is the WebSocket close code, 0 when the peer sent no
+     * close frame). Called at most once, and never after ar_conn_close.
      */
-    void (*on_close)(void *user, ar_err why, const char *detail);
+    void (*on_close)(void *user, ar_err why, int close_code, const char *detail);
 } ar_conn_cb;
 
 /*
@@ -53,9 +54,19 @@ void ar_loop_step(ar_loop *loop, int64_t max_wait_us);
 ar_conn *ar_ws_connect(ar_loop *loop, const char *url, const ar_conn_cb *cb, void *user, char *err,
                        size_t err_len);
 
+/* Extra handshake headers for the next ar_ws_connect on this thread's loop:
+ * n pairs of (name, value), copied. Used for header fault directives. */
+ar_err ar_loop_set_headers(ar_loop *loop, const char *const *pairs, size_t n);
+
 /* Queues a text frame (copied). AR_ECLOSED when the connection is gone,
  * AR_ETOOBIG when the send queue is full. */
 ar_err ar_conn_send(ar_conn *c, const char *data, size_t len);
+/* Same, binary or text. */
+ar_err ar_conn_send_frame(ar_conn *c, const char *data, size_t len, bool binary);
+
+/* Stops (true) or resumes (false) reading from the socket: a slow reader.
+ * The service's frames wait in the kernel buffers meanwhile. */
+void ar_conn_pause(ar_conn *c, bool paused);
 
 /*
  * Closes (normal closure) and detaches the callbacks; the transport frees c

@@ -29,6 +29,7 @@
 typedef struct {
     char *data; /* LWS_PRE bytes of headroom, then the payload */
     size_t len;
+    bool binary;
 } qframe;
 
 struct ar_conn {
@@ -38,9 +39,9 @@ struct ar_conn {
     struct lws *wsi;
     const ar_conn_cb *cb;
     void *user;
-    bool detached;   /* ar_conn_close called: no more callbacks, free when gone */
-    bool gone;       /* the socket is closed (or never opened) */
-    bool notified;   /* on_close was called */
+    bool detached; /* ar_conn_close called: no more callbacks, free when gone */
+    bool gone;     /* the socket is closed (or never opened) */
+    bool notified; /* on_close was called */
     ar_buf rx;
     size_t rx_wire;
     bool rx_binary;
@@ -50,12 +51,15 @@ struct ar_conn {
     char *host;
     char *path;
     char close_detail[160];
+    int close_code;
     ar_conn *next; /* the loop's list, so ar_loop_free can release everything */
 };
 
 struct ar_loop {
     struct lws_context *ctx;
     bool tls;
+    char **headers; /* name, value, name, value ... for the next connections */
+    size_t n_headers;
     lws_sorted_usec_list_t wake;
     ar_conn *conns;
 };
@@ -69,7 +73,8 @@ static void conn_release(ar_conn *c)
             break;
         }
     }
-    for (size_t i = 0; i < c->q_n; i++) free(c->q[(c->q_head + i) % SENDQ_MAX].data);
+    for (size_t i = 0; i < c->q_n; i++)
+        free(c->q[(c->q_head + i) % SENDQ_MAX].data);
     ar_buf_free(&c->rx);
     free(c->host);
     free(c->path);
@@ -86,7 +91,7 @@ static void conn_gone(ar_conn *c, ar_err why, const char *detail)
     }
     if (!c->notified && c->cb && c->cb->on_close) {
         c->notified = true;
-        c->cb->on_close(c->user, why, detail);
+        c->cb->on_close(c->user, why, c->close_code, detail);
     }
 }
 
@@ -199,7 +204,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         }
         if (!c->q_n) break;
         qframe *f = &c->q[c->q_head];
-        int n = lws_write(wsi, (unsigned char *)f->data + LWS_PRE, f->len, LWS_WRITE_TEXT);
+        int n = lws_write(wsi, (unsigned char *)f->data + LWS_PRE, f->len,
+                          f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
         free(f->data);
         c->q_head = (c->q_head + 1) % SENDQ_MAX;
         c->q_n--;
@@ -207,10 +213,25 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (c->q_n) lws_callback_on_writable(wsi);
         break;
     }
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+        if (!c) break;
+        unsigned char **p = in, *end = *p + len;
+        ar_loop *l = c->loop;
+        for (size_t i = 0; i + 1 < l->n_headers; i += 2) {
+            char name[256];
+            snprintf(name, sizeof name, "%s:", l->headers[i]);
+            if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                            (const unsigned char *)l->headers[i + 1],
+                                            (int)strlen(l->headers[i + 1]), p, end))
+                return -1;
+        }
+        break;
+    }
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         if (c) {
             const unsigned char *b = in;
             int code = len >= 2 ? (b[0] << 8) | b[1] : 1005;
+            c->close_code = code;
             snprintf(c->close_detail, sizeof c->close_detail,
                      "closed by the service with code %d%s%.*s", code, len > 2 ? ": " : "",
                      len > 2 ? (int)(len - 2) : 0, len > 2 ? (const char *)b + 2 : "");
@@ -223,7 +244,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         conn_gone(c, AR_ECLOSED,
                   c->close_detail[0] ? c->close_detail : "connection closed by the service");
         break;
-    default: break;
+    default:
+        break;
     }
     return 0;
 }
@@ -267,12 +289,42 @@ ar_loop *ar_loop_new(bool tls, char *err, size_t err_len)
     return l;
 }
 
+static void free_headers(ar_loop *l)
+{
+    for (size_t i = 0; i < l->n_headers; i++)
+        free(l->headers[i]);
+    free(l->headers);
+    l->headers = NULL;
+    l->n_headers = 0;
+}
+
+ar_err ar_loop_set_headers(ar_loop *l, const char *const *pairs, size_t n)
+{
+    free_headers(l);
+    if (!n) return AR_OK;
+    l->headers = calloc(2 * n, sizeof *l->headers);
+    if (!l->headers) return AR_ENOMEM;
+    for (size_t i = 0; i < 2 * n; i++) {
+        l->headers[i] = strdup(pairs[i]);
+        if (!l->headers[i]) {
+            l->n_headers = i;
+            free_headers(l);
+            return AR_ENOMEM;
+        }
+    }
+    l->n_headers = 2 * n;
+    return AR_OK;
+}
+
 void ar_loop_free(ar_loop *l)
 {
     if (!l) return;
-    for (ar_conn *c = l->conns; c; c = c->next) c->detached = true;
+    free_headers(l);
+    for (ar_conn *c = l->conns; c; c = c->next)
+        c->detached = true;
     lws_context_destroy(l->ctx);
-    while (l->conns) conn_release(l->conns);
+    while (l->conns)
+        conn_release(l->conns);
     free(l);
 }
 
@@ -406,12 +458,22 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
 
 ar_err ar_conn_send(ar_conn *c, const char *data, size_t len)
 {
+    return ar_conn_send_frame(c, data, len, false);
+}
+
+void ar_conn_pause(ar_conn *c, bool paused)
+{
+    if (c && c->wsi) lws_rx_flow_control(c->wsi, paused ? 0 : 1);
+}
+
+ar_err ar_conn_send_frame(ar_conn *c, const char *data, size_t len, bool binary)
+{
     if (c->gone || c->detached) return AR_ECLOSED;
     if (c->q_n == SENDQ_MAX) return AR_ETOOBIG;
     char *buf = malloc(LWS_PRE + len + 1);
     if (!buf) return AR_ENOMEM;
     memcpy(buf + LWS_PRE, data, len);
-    c->q[(c->q_head + c->q_n) % SENDQ_MAX] = (qframe){buf, len};
+    c->q[(c->q_head + c->q_n) % SENDQ_MAX] = (qframe){buf, len, binary};
     c->q_n++;
     if (c->wsi) lws_callback_on_writable(c->wsi);
     return AR_OK;

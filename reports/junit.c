@@ -38,63 +38,6 @@ static const char *session_name(const ar_session_result *s)
     return s->scn && s->scn->name ? s->scn->name : "(unnamed scenario)";
 }
 
-/*
- * Writes s escaped for XML. In attributes, tab/newline/CR become character
- * references so parsers do not normalise them to spaces. At most max_bytes of
- * input are written; a cut is marked with "...".
- */
-static void xml_put(FILE *f, const char *s, size_t max_bytes, bool attr)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t len, i = 0;
-
-    if (!s) return;
-    len = strlen(s);
-    while (i < len) {
-        uint32_t cp;
-        size_t n;
-
-        if (i >= max_bytes) {
-            fputs("...", f);
-            return;
-        }
-        n = ar_text_utf8_next(u + i, len - i, &cp);
-        i += n;
-        switch (cp) {
-        case '&':
-            fputs("&amp;", f);
-            continue;
-        case '<':
-            fputs("&lt;", f);
-            continue;
-        case '>':
-            fputs("&gt;", f);
-            continue;
-        case '"':
-            fputs(attr ? "&quot;" : "\"", f);
-            continue;
-        case '\'':
-            fputs(attr ? "&apos;" : "'", f);
-            continue;
-        case '\t':
-            fputs(attr ? "&#9;" : "\t", f);
-            continue;
-        case '\n':
-            fputs(attr ? "&#10;" : "\n", f);
-            continue;
-        case '\r':
-            fputs("&#13;", f);
-            continue;
-        default:
-            break;
-        }
-        /* XML 1.0 Char excludes C0 controls (bar tab/LF/CR), U+FFFE, U+FFFF. */
-        if (cp < 0x20 || cp == 0xFFFEu || cp == 0xFFFFu) cp = AR_TEXT_REPLACEMENT;
-        char enc[4];
-        fwrite(enc, 1, ar_text_utf8_put(cp, enc), f);
-    }
-}
-
 static void fmt_seconds(int64_t us, char *out, size_t out_len)
 {
     /* SUREFIRE_TIME: digits and a dot only, so never an exponent or a sign. */
@@ -188,7 +131,7 @@ static void put_property(FILE *f, const char *name, const char *value)
 {
     if (!value) return;
     fprintf(f, "      <property name=\"%s\" value=\"", name);
-    xml_put(f, value, JUNIT_BODY_MAX_BYTES, true);
+    ar_text_xml_put(f, value, JUNIT_BODY_MAX_BYTES, true);
     fputs("\"/>\n", f);
 }
 
@@ -230,9 +173,9 @@ static void put_testcase_open(FILE *f, const char *classname, const char *name, 
 
     fmt_seconds(time_us, tbuf, sizeof(tbuf));
     fputs("    <testcase classname=\"", f);
-    xml_put(f, classname, JUNIT_ATTR_MAX_BYTES, true);
+    ar_text_xml_put(f, classname, JUNIT_ATTR_MAX_BYTES, true);
     fputs("\" name=\"", f);
-    xml_put(f, name, JUNIT_ATTR_MAX_BYTES, true);
+    ar_text_xml_put(f, name, JUNIT_ATTR_MAX_BYTES, true);
     fprintf(f, "\" time=\"%s\"", tbuf);
 }
 
@@ -240,11 +183,11 @@ static void put_problem(FILE *f, const char *tag, const char *type, const char *
                         const char *body)
 {
     fprintf(f, ">\n      <%s type=\"", tag);
-    xml_put(f, type, JUNIT_ATTR_MAX_BYTES, true);
+    ar_text_xml_put(f, type, JUNIT_ATTR_MAX_BYTES, true);
     fputs("\" message=\"", f);
-    xml_put(f, message ? message : "", JUNIT_ATTR_MAX_BYTES, true);
+    ar_text_xml_put(f, message ? message : "", JUNIT_ATTR_MAX_BYTES, true);
     fputs("\">", f);
-    xml_put(f, body, JUNIT_BODY_MAX_BYTES, false);
+    ar_text_xml_put(f, body, JUNIT_BODY_MAX_BYTES, false);
     fprintf(f, "</%s>\n    </testcase>\n", tag);
 }
 
@@ -259,15 +202,15 @@ static void put_session(FILE *f, const ar_run_result *r, size_t idx, const char 
     fmt_seconds(s->duration_us, tbuf, sizeof(tbuf));
     ar_wall_iso8601(s->start_wall_us ? s->start_wall_us : r->start_wall_us, stamp, sizeof(stamp));
     fputs("  <testsuite name=\"", f);
-    xml_put(f, name, JUNIT_ATTR_MAX_BYTES, true);
+    ar_text_xml_put(f, name, JUNIT_ATTR_MAX_BYTES, true);
     fprintf(f, "\" id=\"%zu\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\"", idx,
             c.tests, c.failures, c.errors, c.skipped);
     fprintf(f, " time=\"%s\" timestamp=\"%s\" hostname=\"", tbuf, stamp);
-    xml_put(f, hostname, JUNIT_ATTR_MAX_BYTES, true);
+    ar_text_xml_put(f, hostname, JUNIT_ATTR_MAX_BYTES, true);
     fputs("\"", f);
     if (s->scn && s->scn->file) {
         fputs(" file=\"", f);
-        xml_put(f, s->scn->file, JUNIT_ATTR_MAX_BYTES, true);
+        ar_text_xml_put(f, s->scn->file, JUNIT_ATTR_MAX_BYTES, true);
         fputs("\"", f);
     }
     fputs(">\n", f);
@@ -291,7 +234,7 @@ static void put_session(FILE *f, const ar_run_result *r, size_t idx, const char 
             tc_name = ar_asprintf("turn %u", tr->index);
             put_testcase_open(f, name, tc_name ? tc_name : "turn", 0);
             fputs(">\n      <skipped message=\"", f);
-            xml_put(f, why ? why : "not run", JUNIT_ATTR_MAX_BYTES, true);
+            ar_text_xml_put(f, why ? why : "not run", JUNIT_ATTR_MAX_BYTES, true);
             fputs("\"/>\n    </testcase>\n", f);
             free(why);
             free(tc_name);

@@ -158,3 +158,60 @@ void ar_text_slug(const char *s, char *out, size_t out_len)
     out[o] = '\0';
     if (o == 0) snprintf(out, out_len, "session");
 }
+
+/*
+ * Writes s escaped for XML. In attributes, tab/newline/CR become character
+ * references so parsers do not normalise them to spaces. At most max_bytes of
+ * input are written; a cut is marked with "...".
+ */
+void ar_text_xml_put(FILE *f, const char *s, size_t max_bytes, bool attr)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len, i = 0;
+
+    if (!s) return;
+    len = strlen(s);
+    while (i < len) {
+        uint32_t cp;
+        size_t n;
+
+        if (i >= max_bytes) {
+            fputs("...", f);
+            return;
+        }
+        n = ar_text_utf8_next(u + i, len - i, &cp);
+        i += n;
+        switch (cp) {
+        case '&':
+            fputs("&amp;", f);
+            continue;
+        case '<':
+            fputs("&lt;", f);
+            continue;
+        case '>':
+            fputs("&gt;", f);
+            continue;
+        case '"':
+            fputs(attr ? "&quot;" : "\"", f);
+            continue;
+        case '\'':
+            fputs(attr ? "&apos;" : "'", f);
+            continue;
+        case '\t':
+            fputs(attr ? "&#9;" : "\t", f);
+            continue;
+        case '\n':
+            fputs(attr ? "&#10;" : "\n", f);
+            continue;
+        case '\r':
+            fputs("&#13;", f);
+            continue;
+        default:
+            break;
+        }
+        /* XML 1.0 Char excludes C0 controls (bar tab/LF/CR), U+FFFE, U+FFFF. */
+        if (cp < 0x20 || cp == 0xFFFEu || cp == 0xFFFFu) cp = AR_TEXT_REPLACEMENT;
+        char enc[4];
+        fwrite(enc, 1, ar_text_utf8_put(cp, enc), f);
+    }
+}

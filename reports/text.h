@@ -9,8 +9,10 @@
 #ifndef AR_REPORT_TEXT_H
 #define AR_REPORT_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define AR_TEXT_REPLACEMENT 0xFFFDu
 
@@ -42,5 +44,13 @@ char *ar_text_base64(const unsigned char *data, size_t len);
  * most out_len - 1 bytes. "session" when nothing is left.
  */
 void ar_text_slug(const char *s, char *out, size_t out_len);
+
+/*
+ * Writes s escaped for XML 1.0 (shared by the JUnit writers). In attributes,
+ * tab/newline/CR become character references so parsers do not normalise
+ * them to spaces; characters XML forbids become U+FFFD. At most max_bytes of
+ * input are written; a cut is marked with "...".
+ */
+void ar_text_xml_put(FILE *f, const char *s, size_t max_bytes, bool attr);
 
 #endif

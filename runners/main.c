@@ -12,13 +12,15 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run PATH...    drive an agent service through YAML scenarios and gate CI\n"
-    "                 (agentrig run --help for its options)\n"
+    "  chaos PATH...  fault-injection sessions: recovery rate per fault type\n"
+    "  proxy          a fault proxy for a service's dependencies (tools, model)\n"
+    "                 (agentrig COMMAND --help for each command's options)\n"
     "  version        print the version\n"
     "  help           this text\n"
     "\n"
     "exit codes: 0 all passed, 1 an expectation failed, 2 usage or configuration\n"
     "error, 3 service unreachable or harness failure, 130 interrupted.\n"
-    "docs: README.md, docs/scenarios.md, docs/protocol.md, docs/reports.md\n";
+    "docs: README.md, docs/scenarios.md, docs/faults.md, docs/protocol.md, docs/reports.md\n";
 
 int main(int argc, char **argv)
 {
@@ -28,6 +30,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0) return ar_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "chaos") == 0) return ar_chaos_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "proxy") == 0) return ar_proxy_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("agentrig %s\n", AR_VERSION);
         return AR_EXIT_PASS;
@@ -36,9 +40,8 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return AR_EXIT_PASS;
     }
-    if (strcmp(cmd, "bench") == 0 || strcmp(cmd, "chaos") == 0 || strcmp(cmd, "proxy") == 0) {
-        fprintf(stderr, "agentrig: '%s' is not available in this version yet (only 'run' is)\n",
-                cmd);
+    if (strcmp(cmd, "bench") == 0) {
+        fprintf(stderr, "agentrig: '%s' is not available in this version yet\n", cmd);
         return AR_EXIT_USAGE;
     }
     fprintf(stderr, "agentrig: unknown command '%s'\n\n%s", cmd, usage);

@@ -26,6 +26,8 @@
 #include "../harness/session.h"
 #include "../harness/template.h"
 #include "../reports/report.h"
+#include "cli.h"
+#include "faultenv.h"
 #include "runners.h"
 
 #define JOBS_MAX 256
@@ -44,16 +46,8 @@ typedef struct {
     size_t n_refagent_args;
     bool quiet;
     bool no_color;
+    long seed;
 } run_opts;
-
-/* One table drives getopt and --help, so the help text cannot drift. */
-typedef struct {
-    const char *name;
-    int has_arg;
-    int short_name;
-    const char *arg;
-    const char *help;
-} opt_def;
 
 enum {
     OPT_JUNIT = 1000,
@@ -62,10 +56,11 @@ enum {
     OPT_TAG,
     OPT_REFAGENT,
     OPT_REFAGENT_ARG,
-    OPT_NO_COLOR
+    OPT_NO_COLOR,
+    OPT_SEED
 };
 
-static const opt_def opt_table[] = {
+static const ar_cli_opt opt_table[] = {
     {"target", required_argument, 't', "URL",
      "drive this service (ws://...) instead of each scenario's target;\n"
      "without it, scenarios with no target use the embedded refagent"},
@@ -81,6 +76,8 @@ static const opt_def opt_table[] = {
      "refagent binary for the embedded service (default: beside agentrig)"},
     {"refagent-arg", required_argument, OPT_REFAGENT_ARG, "ARG",
      "extra argument for the embedded refagent (repeatable), e.g. --refagent-arg=--think-ms=0"},
+    {"seed", required_argument, OPT_SEED, "S",
+     "seed for probabilistic faults in scenarios with 'faults:' (default 1)"},
     {"quiet", no_argument, 'q', NULL, "no summary on stdout"},
     {"no-color", no_argument, OPT_NO_COLOR, NULL, "never colour the summary (NO_COLOR works too)"},
     {"help", no_argument, 'h', NULL, "this text"},
@@ -92,25 +89,9 @@ static void print_help(FILE *f)
           "\n"
           "Runs the scenarios in PATH (YAML files, or directories searched for *.yaml and\n"
           "*.yml) and writes JUnit XML, a JSON report and one transcript per session.\n"
-          "\n"
-          "options:\n",
+          "\n",
           f);
-    for (size_t i = 0; i < AR_ARRAY_LEN(opt_table); i++) {
-        const opt_def *o = &opt_table[i];
-        char left[64];
-        if (o->short_name < 256)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
-                     o->arg ? o->arg : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
-                     o->arg ? o->arg : "");
-        fprintf(f, "  %-28s", left);
-        for (const char *p = o->help; *p; p++) {
-            fputc(*p, f);
-            if (*p == '\n') fprintf(f, "  %-28s", "");
-        }
-        fputc('\n', f);
-    }
+    ar_cli_print_options(f, opt_table, AR_ARRAY_LEN(opt_table));
     fputs("\nexit codes: 0 all passed, 1 an expectation failed, 2 usage or configuration\n"
           "error, 3 service unreachable or harness failure, 130 interrupted.\n",
           f);
@@ -118,10 +99,7 @@ static void print_help(FILE *f)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("agentrig run: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\n(agentrig run --help lists the options)\n", stderr);
-    return AR_EXIT_USAGE;
+    return ar_cli_usage_error("run", fmt, arg);
 }
 
 static bool push(const char ***list, size_t *n, const char *v)
@@ -137,51 +115,60 @@ static int parse_opts(int argc, char **argv, run_opts *o, int *first_path)
 {
     struct option longs[AR_ARRAY_LEN(opt_table) + 1];
     char shorts[64];
-    size_t k = 0;
-    shorts[k++] = ':'; /* report missing arguments as ':' */
-    for (size_t i = 0; i < AR_ARRAY_LEN(opt_table); i++) {
-        longs[i] = (struct option){opt_table[i].name, opt_table[i].has_arg, NULL,
-                                   opt_table[i].short_name};
-        if (opt_table[i].short_name < 256) {
-            shorts[k++] = (char)opt_table[i].short_name;
-            if (opt_table[i].has_arg) shorts[k++] = ':';
-        }
-    }
-    shorts[k] = '\0';
-    longs[AR_ARRAY_LEN(opt_table)] = (struct option){0, 0, 0, 0};
+    ar_cli_build(opt_table, AR_ARRAY_LEN(opt_table), longs, shorts, sizeof shorts);
 
     optind = 1;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         switch (c) {
-        case 't': o->target = optarg; break;
-        case 'j': {
-            char *end;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno || *end || v < 1 || v > JOBS_MAX)
+        case 't':
+            o->target = optarg;
+            break;
+        case 'j':
+            if (!ar_cli_parse_long(optarg, 1, JOBS_MAX, &o->jobs))
                 return usage_error("--jobs must be a whole number from 1 to 256 (got '%s')",
                                    optarg);
-            o->jobs = v;
             break;
-        }
-        case 'o': o->results_dir = optarg; break;
-        case OPT_JUNIT: o->junit = optarg; break;
-        case OPT_REPORT: o->report = optarg; break;
-        case OPT_TRANSCRIPTS: o->transcripts = optarg; break;
+        case 'o':
+            o->results_dir = optarg;
+            break;
+        case OPT_JUNIT:
+            o->junit = optarg;
+            break;
+        case OPT_REPORT:
+            o->report = optarg;
+            break;
+        case OPT_TRANSCRIPTS:
+            o->transcripts = optarg;
+            break;
         case OPT_TAG:
             if (!push(&o->tags, &o->n_tags, optarg)) return AR_EXIT_INFRA;
             break;
-        case OPT_REFAGENT: o->refagent = optarg; break;
+        case OPT_REFAGENT:
+            o->refagent = optarg;
+            break;
         case OPT_REFAGENT_ARG:
             if (!push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
             break;
-        case 'q': o->quiet = true; break;
-        case OPT_NO_COLOR: o->no_color = true; break;
-        case 'h': print_help(stdout); return -1;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        case OPT_SEED:
+            if (!ar_cli_parse_long(optarg, 0, 0x7fffffffL, &o->seed))
+                return usage_error("--seed must be a whole number from 0 to 2147483647 (got '%s')",
+                                   optarg);
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case OPT_NO_COLOR:
+            o->no_color = true;
+            break;
+        case 'h':
+            print_help(stdout);
+            return -1;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc) return usage_error("%s", "no scenario files or directories given");
@@ -216,6 +203,8 @@ typedef struct {
     ar_session_result *results;
     atomic_size_t next;
     ar_sess_cfg cfg;
+    ar_fenv_cfg fenv;
+    long seed;
     bool tls;
     char loop_error[256];
     atomic_int loop_failed;
@@ -242,7 +231,32 @@ static void *worker_main(void *arg)
             r->error = ar_asprintf("could not start an event loop: %s", err);
             continue;
         }
-        ar_sess_run(loop, &q->cfg, q->scns[i], (uint32_t)i, &q->results[i]);
+        if (!q->scns[i]->n_faults) {
+            ar_sess_run(loop, &q->cfg, q->scns[i], (uint32_t)i, &q->results[i]);
+            continue;
+        }
+        /* A scenario with dependency faults gets its own proxy (and its own
+         * refagent behind it), exactly like one trial of agentrig chaos. */
+        ar_fenv *env = NULL;
+        char ferr[700];
+        ar_session_result *r = &q->results[i];
+        ar_err frc = ar_fenv_start(&q->fenv, q->scns[i], ar_fenv_seed((uint64_t)q->seed, i, 0),
+                                   &env, ferr, sizeof ferr);
+        if (frc != AR_OK) {
+            memset(r, 0, sizeof *r);
+            r->scn = q->scns[i];
+            r->outcome = AR_OUT_ERROR;
+            r->error_code = frc; /* AR_EINVAL (exit 2): the scenario cannot be wired as written */
+            r->error = ar_strdup(ferr);
+            continue;
+        }
+        ar_sess_cfg sc = q->cfg;
+        ar_fenv_session(env, &sc);
+        ar_sess_run(loop, &sc, q->scns[i], (uint32_t)i, r);
+        bool fired;
+        int64_t ttr;
+        ar_fenv_finish(env, q->scns[i], r, &fired, &ttr);
+        ar_fenv_free(env);
     }
     ar_loop_free(loop);
     return NULL;
@@ -255,7 +269,7 @@ static char *path_in(const char *dir, const char *name)
 
 int ar_run_main(int argc, char **argv)
 {
-    run_opts o = {.results_dir = "results"};
+    run_opts o = {.results_dir = "results", .seed = 1};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.jobs = cores > 0 ? cores : 1;
     int first = 0;
@@ -278,7 +292,7 @@ int ar_run_main(int argc, char **argv)
     ar_scn_list all = {0};
     ar_scenario **picked = NULL;
     ar_rec *rec = NULL;
-    ar_refproc *ref = NULL;
+    ar_refproc *ref = NULL, *deps = NULL;
     ar_session_result *results = NULL;
     char *junit = NULL, *report = NULL, *transcripts = NULL, *reflog = NULL, *refbin = NULL;
     size_t n = 0;
@@ -295,11 +309,17 @@ int ar_run_main(int argc, char **argv)
         exit_code = AR_EXIT_INFRA;
         goto out;
     }
-    bool need_ref = false, need_tls = o.target && strncmp(o.target, "wss://", 6) == 0;
+    bool need_ref = false, need_deps = false;
+    bool need_tls = o.target && strncmp(o.target, "wss://", 6) == 0;
     for (size_t i = 0; i < all.n; i++) {
         if (o.n_tags && !has_tag(all.items[i], &o)) continue;
         picked[n++] = all.items[i];
-        if (!o.target && !all.items[i]->target_tpl) need_ref = true;
+        if (!o.target && !all.items[i]->target_tpl) {
+            if (all.items[i]->n_faults)
+                need_deps = true;
+            else
+                need_ref = true;
+        }
         /* Expanded here only to know whether TLS is needed; the session
          * expands it again and reports an undefined variable properly. */
         char *url = NULL;
@@ -325,7 +345,7 @@ int ar_run_main(int argc, char **argv)
         goto out;
     }
 
-    if (need_ref) {
+    if (need_ref || need_deps) {
         refbin = o.refagent ? ar_strdup(o.refagent) : ar_refproc_find();
         if (!refbin) {
             fprintf(stderr, "agentrig run: some scenarios have no target, and the embedded "
@@ -335,8 +355,10 @@ int ar_run_main(int argc, char **argv)
             goto out;
         }
         ar_mkdirs_for(reflog);
-        if (ar_refproc_start(refbin, o.refagent_args, o.n_refagent_args, reflog, &ref, err,
-                             sizeof err) != AR_OK) {
+    }
+    if (need_ref) {
+        if (ar_refproc_start(refbin, o.refagent_args, o.n_refagent_args, reflog, "listening ", &ref,
+                             err, sizeof err) != AR_OK) {
             fprintf(stderr, "agentrig run: could not start the embedded refagent: %s\n", err);
             exit_code = AR_EXIT_INFRA;
             goto out;
@@ -344,6 +366,16 @@ int ar_run_main(int argc, char **argv)
         if (!o.quiet)
             fprintf(stderr, "agentrig: embedded refagent listening at %s (log: %s)\n",
                     ar_refproc_url(ref), reflog);
+    }
+    if (need_deps) {
+        /* Scenarios with faults each get a refagent behind their own proxy;
+         * they share one dependency server. */
+        const char *dargs[] = {"--deps-only"};
+        if (ar_refproc_start(refbin, dargs, 1, reflog, "deps ", &deps, err, sizeof err) != AR_OK) {
+            fprintf(stderr, "agentrig run: could not start the dependency server: %s\n", err);
+            exit_code = AR_EXIT_INFRA;
+            goto out;
+        }
     }
 
     rec = ar_rec_new(0);
@@ -353,7 +385,14 @@ int ar_run_main(int argc, char **argv)
         goto out;
     }
 
-    work_queue q = {.scns = picked, .n = n, .results = results, .tls = need_tls};
+    work_queue q = {.scns = picked, .n = n, .results = results, .tls = need_tls, .seed = o.seed};
+    q.fenv = (ar_fenv_cfg){.rec = rec,
+                           .deps_url = deps ? ar_refproc_url(deps) : NULL,
+                           .refbin = refbin,
+                           .reflog = reflog,
+                           .refagent_args = o.refagent_args,
+                           .n_refagent_args = o.n_refagent_args,
+                           .target_override = o.target};
     q.cfg = (ar_sess_cfg){.rec = rec,
                           .target_override = o.target,
                           .default_target = ref ? ar_refproc_url(ref) : NULL,
@@ -371,7 +410,8 @@ int ar_run_main(int argc, char **argv)
     for (; started < jobs; started++)
         if (pthread_create(&th[started], NULL, worker_main, &q) != 0) break;
     if (started == 0) worker_main(&q); /* no threads at all: do the work here */
-    for (size_t i = 0; i < started; i++) pthread_join(th[i], NULL);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
     free(th);
 
     ar_run_result run = {.mode = "run",
@@ -397,9 +437,7 @@ int ar_run_main(int argc, char **argv)
         write_failed = true;
     }
     if (!o.quiet) {
-        const char *nc = getenv("NO_COLOR");
-        bool color = !o.no_color && isatty(STDOUT_FILENO) && !(nc && *nc);
-        ar_report_summary(&run, stdout, color);
+        ar_report_summary(&run, stdout, ar_cli_color(o.no_color));
         printf("reports: %s, %s, %s/\n", junit, report, transcripts);
         fflush(stdout);
     }
@@ -428,9 +466,11 @@ int ar_run_main(int argc, char **argv)
 
 out:
     if (results)
-        for (size_t i = 0; i < n; i++) ar_session_result_clear(&results[i]);
+        for (size_t i = 0; i < n; i++)
+            ar_session_result_clear(&results[i]);
     free(results);
     ar_refproc_stop(ref);
+    ar_refproc_stop(deps);
     ar_rec_free(rec);
     free(picked);
     ar_scn_list_free(&all);

@@ -6,5 +6,7 @@
 #define AR_RUNNERS_H
 
 int ar_run_main(int argc, char **argv);
+int ar_chaos_main(int argc, char **argv);
+int ar_proxy_main(int argc, char **argv);
 
 #endif

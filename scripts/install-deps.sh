@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config libcurl4-openssl-dev libwebsockets-dev libcjson-dev
 libpcre2-dev libyaml-dev libcmocka-dev python3 python3-junitparser python3-websockets
-libxml2-utils"
+libxml2-utils curl"
 
 missing=""
 for p in $PKGS; do

@@ -18,11 +18,11 @@
 typedef struct {
     const ar_event *const *events; /* this turn's events, in arrival order */
     size_t n_events;
-    const ar_event *terminal;      /* the terminal event, or NULL if none came */
-    int64_t start_us;              /* monotonic: when the turn's message was sent */
-    int64_t end_us;                /* monotonic: terminal event, or the deadline */
-    const char *response;          /* the final response text, or NULL */
-    const ar_vars *vars;           /* captured values so far (may be NULL) */
+    const ar_event *terminal;           /* the terminal event, or NULL if none came */
+    int64_t start_us;                   /* monotonic: when the turn's message was sent */
+    int64_t end_us;                     /* monotonic: terminal event, or the deadline */
+    const char *response;               /* the final response text, or NULL */
+    const ar_vars *vars;                /* captured values so far (may be NULL) */
     const ar_event *const *prev_events; /* every event of the earlier turns */
     size_t n_prev_events;
 } ar_turn_obs;

@@ -11,6 +11,7 @@ Header lines (at the top of the case file, before the YAML):
   # expect-transcript: text             must appear in some session transcript (repeatable)
   # needs: badserver                    start tests/e2e/badserver.py, export BAD_URL
   # needs: refagent                     start refagent by hand, export REF_URL
+  # command: chaos                      the agentrig command (default: run)
   # args: --jobs 2                      extra arguments before the paths
   # paths: scenarios/                   run these instead of the case file itself
                                         (paths under scenarios/ or tests/ are taken
@@ -52,6 +53,7 @@ def main():
 
     exp_exit, outputs, reports, junit, needs, extra = None, [], [], None, [], []
     transcripts = []
+    command = "run"
     paths = [a.case]
     with open(a.case) as f:
         for line in f:
@@ -73,6 +75,8 @@ def main():
                 needs.append(val)
             elif key == "args":
                 extra += shlex.split(val)
+            elif key == "command":
+                command = val
             elif key == "paths":
                 paths = shlex.split(val)
     if exp_exit is None:
@@ -101,8 +105,10 @@ def main():
                 args = [expand(x) for x in args]
                 return [os.path.join(REPO, x) if x.startswith(("scenarios/", "tests/")) else x
                         for x in args]
-            cmd = [a.agentrig, "run", "-o", out, "--no-color",
-                   "--refagent-arg=--think-ms=0"] + resolve(extra) + resolve(paths)
+            cmd = [a.agentrig, command, "-o", out, "--no-color"]
+            if command == "run":
+                cmd.append("--refagent-arg=--think-ms=0")
+            cmd += resolve(extra) + resolve(paths)
             r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
             both = r.stdout + r.stderr
             print("$", " ".join(shlex.quote(c) for c in cmd))
@@ -115,7 +121,8 @@ def main():
                 if s not in both:
                     print(f"FAIL: output lacks: {s}")
                     ok = False
-            rep_path = os.path.join(out, "report.json")
+            chaos = command == "chaos"
+            rep_path = os.path.join(out, "chaos.json" if chaos else "report.json")
             if reports or exp_exit in (0, 1, 3) and os.path.exists(rep_path):
                 try:
                     # Re-serialised, so cases can say '"version": 1' whatever
@@ -129,15 +136,16 @@ def main():
                     if s not in rep_text:
                         print(f"FAIL: report.json lacks: {s}")
                         ok = False
-                # One transcript per session, always.
-                if rep_text:
+                # One transcript per session, always (chaos keeps only the
+                # transcripts of trials that did not recover).
+                if rep_text and not chaos:
                     n_sessions = len(json.loads(rep_text)["sessions"])
                     tdir = os.path.join(out, "transcripts")
                     n_files = len(os.listdir(tdir)) if os.path.isdir(tdir) else 0
                     if n_files != n_sessions:
                         print(f"FAIL: {n_files} transcripts for {n_sessions} sessions")
                         ok = False
-            tdir = os.path.join(out, "transcripts")
+            tdir = os.path.join(out, "chaos-transcripts" if chaos else "transcripts")
             ttext = ""
             if os.path.isdir(tdir):
                 for name in sorted(os.listdir(tdir)):
@@ -149,7 +157,7 @@ def main():
                     ok = False
             if junit:
                 args = ["/usr/bin/python3", os.path.join(REPO, "tests/tools/check_junit.py"),
-                        os.path.join(out, "junit.xml")]
+                        os.path.join(out, "chaos-junit.xml" if chaos else "junit.xml")]
                 for k in ("tests", "failures", "errors", "skipped"):
                     if k in junit:
                         args += [f"--{k}", junit[k]]

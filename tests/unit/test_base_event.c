@@ -83,7 +83,8 @@ static void turn_level_error_is_terminal_but_run_error_is_not(void **state)
     assert_string_equal(ev.text, "a turn is running");
     assert_true(ar_event_is_terminal(&ev));
     ar_event_clear(&ev);
-    assert_int_equal(decode("{\"type\":\"error\",\"run_id\":\"r4\",\"message\":\"x\"}", &ev), AR_OK);
+    assert_int_equal(decode("{\"type\":\"error\",\"run_id\":\"r4\",\"message\":\"x\"}", &ev),
+                     AR_OK);
     assert_false(ar_event_is_terminal(&ev));
     ar_event_clear(&ev);
 }

@@ -120,9 +120,11 @@ static void failures_are_checks_that_say_why(void **state)
     assert_string_equal(f->checks.items[0].message,
                         "capture 'nope': /refund of \\$(\\d+)/ did not match \"Current spend is "
                         "$50K/month; plan P-17 saves 42%\"");
-    assert_string_equal(f->checks.items[1].message,
-                        "capture 'gone': JSON pointer /result/missing not found in the final frame");
-    assert_string_equal(f->checks.items[2].message, "capture 'spend': the turn has no response text");
+    assert_string_equal(
+        f->checks.items[1].message,
+        "capture 'gone': JSON pointer /result/missing not found in the final frame");
+    assert_string_equal(f->checks.items[2].message,
+                        "capture 'spend': the turn has no response text");
     assert_null(ar_vars_get(f->vars, "nope"));
     assert_null(ar_vars_get(f->vars, "gone"));
 }
@@ -132,7 +134,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(takes_group_one_or_the_whole_match, setup, teardown),
         cmocka_unit_test_setup_teardown(takes_values_of_the_final_frame, setup, teardown),
-        cmocka_unit_test_setup_teardown(thread_id_prefers_what_the_service_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(thread_id_prefers_what_the_service_reported, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(failures_are_checks_that_say_why, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

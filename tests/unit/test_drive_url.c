@@ -41,8 +41,8 @@ static void splits_ws_and_wss_urls(void **state)
 static void rejects_what_is_not_a_websocket_url(void **state)
 {
     (void)state;
-    const char *bad[] = {"http://127.0.0.1/ws", "ws://", "ws://:80/", "ws://h:0/",
-                         "ws://h:99999/", "ws://h:12ab/", "127.0.0.1:80", "ws://[::1/"};
+    const char *bad[] = {"http://127.0.0.1/ws", "ws://",        "ws://:80/",    "ws://h:0/",
+                         "ws://h:99999/",       "ws://h:12ab/", "127.0.0.1:80", "ws://[::1/"};
     for (size_t i = 0; i < AR_ARRAY_LEN(bad); i++) {
         bool tls;
         char *host = NULL, *path = NULL;

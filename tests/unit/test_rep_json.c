@@ -123,8 +123,9 @@ static void test_sessions(void **state)
     c = cJSON_GetArrayItem(get(t, "checks"), 1);
     assert_string_equal(str(c, "name"), "route");
     assert_true(cJSON_IsFalse(get(c, "passed")));
-    assert_string_equal(str(c, "message"), "route: expected [A, B] observed <C> & \"D\"\x01\x1b[31m "
-                                           "bad:\xef\xbf\xbd\xef\xbf\xbd end");
+    assert_string_equal(str(c, "message"),
+                        "route: expected [A, B] observed <C> & \"D\"\x01\x1b[31m "
+                        "bad:\xef\xbf\xbd\xef\xbf\xbd end");
     t = cJSON_GetArrayItem(get(s, "turns"), 1);
     assert_int_equal((int)num(t, "index"), 2);
     assert_true(cJSON_IsFalse(get(t, "ran")));

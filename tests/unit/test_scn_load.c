@@ -301,7 +301,7 @@ static const bad_case bad_cases[] = {
     {T1 "    expcet: {}\n", AR_EINVAL, "x.yaml:4:5: unknown key 'expcet' (did you mean 'expect'?)"},
     {"name: x\nzzz: 1\n", AR_EINVAL,
      "x.yaml:2:1: unknown key 'zzz' (valid keys: name, tags, target, protocol, thread_id, "
-     "timeout, turns)"},
+     "timeout, turns, faults, proxy, thresholds, fault_directive)"},
     {"name: x\ntruns: []\n", AR_EINVAL, "x.yaml:2:1: unknown key 'truns' (did you mean 'turns'?)"},
     {EXPECT "      events: {tools_pared: true}\n", AR_EINVAL,
      "x.yaml:5:16: unknown key 'tools_pared' (did you mean 'tools_paired'?)"},
@@ -309,11 +309,12 @@ static const bad_case bad_cases[] = {
      "x.yaml:5:36: unknown key 'gtee' (did you mean 'gte'?)"},
     {T1 "    capture: {x: {from: response, regx: 'a'}}\n", AR_EINVAL,
      "x.yaml:4:35: unknown key 'regx' (did you mean 'regex'?)"},
+    /* fault injection (more in test_scn_faults.c) */
+    {T1 "faults: [{tool_falure: {tool: cost_db}}]\n", AR_EINVAL,
+     "x.yaml:4:11: unknown key 'tool_falure' (did you mean 'tool_failure'?)"},
+    {T1 "thresholds: {recovery: ['rate >= fast']}\n", AR_EINVAL,
+     "x.yaml:4:24: threshold 'rate >= fast' on recovery: invalid value 'fast'"},
     /* later features */
-    {"name: x\nfaults: []\n", AR_EINVAL,
-     "x.yaml:2:1: 'faults' is not supported in this version of agentrig"},
-    {T1 "thresholds: {turn_duration: ['p(95) < 45s']}\n", AR_EINVAL,
-     "x.yaml:4:1: 'thresholds' is not supported in this version of agentrig"},
     {"name: x\nprotocol: netra\n"
      "turns: [{send: a}]\n",
      AR_EINVAL,
@@ -337,7 +338,7 @@ static const bad_case bad_cases[] = {
      "x.yaml:5:30: 'tools_paired' must be true or false (got 'yes please')"},
     {EXPECT "      events: {order: [agent_started, agent_done]}\n", AR_EINVAL,
      "x.yaml:5:39: unknown event kind 'agent_done' (valid: agent_started, agent_thinking, "
-     "tool_executing, tool_completed, agent_completed, error, other)"},
+     "tool_executing, tool_completed, agent_completed, error, fault, other)"},
     {EXPECT "      events: {forbidden: error}\n", AR_EINVAL,
      "x.yaml:5:27: 'forbidden' must be a list of event kinds"},
     {EXPECT "      events: {mode: loose}\n", AR_EINVAL,
@@ -358,7 +359,7 @@ static const bad_case bad_cases[] = {
      "x.yaml:5:31: 'count' for 'error' needs 'min' or 'max'"},
     {EXPECT "      events: {count: {oops: 1}}\n", AR_EINVAL,
      "x.yaml:5:24: unknown event kind 'oops' (valid: agent_started, agent_thinking, "
-     "tool_executing, tool_completed, agent_completed, error, other)"},
+     "tool_executing, tool_completed, agent_completed, error, fault, other)"},
     {EXPECT "      tools: {status: {cost_db: fine}}\n", AR_EINVAL,
      "x.yaml:5:33: status of tool 'cost_db' must be ok or error (got 'fine')"},
     {EXPECT "      tools: {all_ok: 1}\n", AR_EINVAL,

@@ -1,0 +1,649 @@
+/*
+ * chaos.c - `agentrig chaos`: fault-injection sessions and recovery rates.
+ *
+ * Every fault scenario runs --trials times. Each trial is isolated: its own
+ * fault proxy (seeded from --seed, the scenario and the trial index, so the
+ * same seed gives the same decisions) and, for the embedded service, its own
+ * refagent pointed at that proxy for its tools and model; all of them share
+ * one stateless dependency server (`refagent --deps-only`). Isolation is what
+ * makes "the first N calls fail" exact per trial and lets every proxy hit be
+ * attributed to the trial and turn it belongs to.
+ *
+ * A trial recovers when its session passes every check (the turn still ends
+ * in agent_completed within its deadline, the validators pass) AND the fault
+ * was surfaced the way the fault type requires (fault_surfaced checks). A
+ * trial whose fault never fired is inconclusive: it counts neither way, so a
+ * rule that matches nothing cannot inflate the recovery rate. Recovery rates
+ * are reported per fault type with a 95% Wilson interval and gated by
+ * thresholds (`recovery: ["rate >= 0.66"]` unless the scenarios say else).
+ */
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness/hist.h"
+#include "../harness/proxy.h"
+#include "../harness/recorder.h"
+#include "../harness/refproc.h"
+#include "../harness/scenario.h"
+#include "../harness/session.h"
+#include "../harness/stats.h"
+#include "../harness/template.h"
+#include "../harness/threshold.h"
+#include "../reports/chaos_report.h"
+#include "../reports/report.h"
+#include "cli.h"
+#include "faultenv.h"
+#include "runners.h"
+
+#define JOBS_MAX 64
+#define TRIALS_MAX 100000
+#define DEFAULT_RECOVERY "rate>=0.66"
+
+typedef struct {
+    long trials;
+    unsigned long long seed;
+    long jobs;
+    const char *results_dir;
+    const char *junit, *report, *transcripts;
+    const char *refagent;
+    const char **refagent_args;
+    size_t n_refagent_args;
+    const char *target;
+    bool quiet, no_color;
+} chaos_opts;
+
+enum {
+    OPT_JUNIT = 1000,
+    OPT_REPORT,
+    OPT_TRANSCRIPTS,
+    OPT_REFAGENT,
+    OPT_REFAGENT_ARG,
+    OPT_NO_COLOR,
+    OPT_SEED,
+    OPT_TRIALS
+};
+
+static const ar_cli_opt opt_table[] = {
+    {"trials", required_argument, OPT_TRIALS, "N", "trials per fault scenario (default 20)"},
+    {"seed", required_argument, OPT_SEED, "S",
+     "seed for probabilistic faults; the same seed gives the same decisions (default 1)"},
+    {"jobs", required_argument, 'j', "N", "trials run concurrently (default: CPU cores)"},
+    {"target", required_argument, 't', "URL",
+     "drive this service instead of the scenarios' targets (it must use the\n"
+     "scenario's proxy: {listen} address for its dependencies)"},
+    {"results", required_argument, 'o', "DIR", "where reports go (default: results)"},
+    {"junit", required_argument, OPT_JUNIT, "FILE", "JUnit XML (default: DIR/chaos-junit.xml)"},
+    {"report", required_argument, OPT_REPORT, "FILE", "JSON report (default: DIR/chaos.json)"},
+    {"transcripts", required_argument, OPT_TRANSCRIPTS, "DIR",
+     "transcripts of the trials that did not recover (default: DIR/chaos-transcripts)"},
+    {"refagent", required_argument, OPT_REFAGENT, "PATH",
+     "refagent binary for the embedded service (default: beside agentrig)"},
+    {"refagent-arg", required_argument, OPT_REFAGENT_ARG, "ARG",
+     "extra argument for each embedded refagent (repeatable); chaos starts it with\n"
+     "--think-ms=0 --dep-timeout-ms=500 first, so later arguments override those"},
+    {"quiet", no_argument, 'q', NULL, "no table on stdout"},
+    {"no-color", no_argument, OPT_NO_COLOR, NULL, "never colour the table (NO_COLOR works too)"},
+    {"help", no_argument, 'h', NULL, "this text"},
+};
+
+static void print_help(FILE *f)
+{
+    fputs("usage: agentrig chaos [options] PATH...\n"
+          "\n"
+          "Runs every fault scenario in PATH (scenarios with 'faults:' or a turn with\n"
+          "'client_fault:') --trials times and reports the recovery rate per fault type\n"
+          "with a 95% Wilson interval and time to recover; thresholds gate the run\n"
+          "(default: recovery rate >= 0.66). docs/faults.md has the details.\n"
+          "\n",
+          f);
+    ar_cli_print_options(f, opt_table, AR_ARRAY_LEN(opt_table));
+    fputs("\nexit codes: 0 every fault type within its thresholds, 1 a threshold failed,\n"
+          "2 usage or configuration error, 3 the service or harness failed, 130 interrupted.\n",
+          f);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    return ar_cli_usage_error("chaos", fmt, arg);
+}
+
+static bool push(const char ***list, size_t *n, const char *v)
+{
+    const char **p = realloc(*list, (*n + 1) * sizeof *p);
+    if (!p) return false;
+    p[(*n)++] = v;
+    *list = p;
+    return true;
+}
+
+static int parse_opts(int argc, char **argv, chaos_opts *o, int *first)
+{
+    struct option longs[AR_ARRAY_LEN(opt_table) + 1];
+    char shorts[64];
+    ar_cli_build(opt_table, AR_ARRAY_LEN(opt_table), longs, shorts, sizeof shorts);
+    optind = 1;
+    opterr = 0;
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        switch (c) {
+        case OPT_TRIALS:
+            if (!ar_cli_parse_long(optarg, 1, TRIALS_MAX, &o->trials))
+                return usage_error("--trials must be a whole number from 1 to 100000 (got '%s')",
+                                   optarg);
+            break;
+        case OPT_SEED:
+            if (!ar_cli_parse_long(optarg, 0, 0x7fffffffL, &v))
+                return usage_error("--seed must be a whole number from 0 to 2147483647 (got '%s')",
+                                   optarg);
+            o->seed = (unsigned long long)v;
+            break;
+        case 'j':
+            if (!ar_cli_parse_long(optarg, 1, JOBS_MAX, &o->jobs))
+                return usage_error("--jobs must be a whole number from 1 to 64 (got '%s')", optarg);
+            break;
+        case 't':
+            o->target = optarg;
+            break;
+        case 'o':
+            o->results_dir = optarg;
+            break;
+        case OPT_JUNIT:
+            o->junit = optarg;
+            break;
+        case OPT_REPORT:
+            o->report = optarg;
+            break;
+        case OPT_TRANSCRIPTS:
+            o->transcripts = optarg;
+            break;
+        case OPT_REFAGENT:
+            o->refagent = optarg;
+            break;
+        case OPT_REFAGENT_ARG:
+            if (!push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case OPT_NO_COLOR:
+            o->no_color = true;
+            break;
+        case 'h':
+            print_help(stdout);
+            return -1;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) return usage_error("%s", "no scenario files or directories given");
+    *first = optind;
+    return 0;
+}
+
+/* The fault type a scenario is counted under: its first dependency fault,
+ * else its first client fault. */
+static const char *fault_type(const ar_scenario *s)
+{
+    if (s->n_faults) return s->faults[0].type;
+    for (size_t i = 0; i < s->n_turns; i++)
+        if (s->turns[i].client_fault.kind != AR_CF_NONE)
+            return ar_cf_kind_name(s->turns[i].client_fault.kind);
+    return "none";
+}
+
+/* Thresholds chaos knows: the recovery rate and the time to recover. */
+static const struct {
+    const char *name;
+    ar_thr_kind kind;
+} chaos_metrics[] = {{"recovery", AR_THR_KIND_RATE}, {"time_to_recover", AR_THR_KIND_TREND}};
+
+static int metric_kind(const char *name, ar_thr_kind *kind)
+{
+    for (size_t i = 0; i < AR_ARRAY_LEN(chaos_metrics); i++)
+        if (strcmp(name, chaos_metrics[i].name) == 0) {
+            *kind = chaos_metrics[i].kind;
+            return 0;
+        }
+    return -1;
+}
+
+static bool check_thresholds(const ar_scenario *s)
+{
+    for (size_t i = 0; i < s->n_thresholds; i++) {
+        const ar_scn_threshold *t = &s->thresholds[i];
+        ar_thr_kind kind;
+        if (metric_kind(t->metric, &kind)) {
+            fprintf(stderr,
+                    "%s:%d:%d: unknown metric '%s' for agentrig chaos (valid: recovery, "
+                    "time_to_recover)\n",
+                    t->loc.file, t->loc.line, t->loc.col, t->metric);
+            return false;
+        }
+        for (size_t e = 0; e < t->n_exprs; e++) {
+            ar_threshold thr;
+            char msg[256];
+            if (ar_thr_parse(t->exprs[e], &thr, msg, sizeof msg) != AR_OK ||
+                ar_thr_check_kind(&thr, t->metric, kind, msg, sizeof msg) != AR_OK) {
+                fprintf(stderr, "%s:%d:%d: %s\n", t->loc.file, t->loc.line, t->loc.col, msg);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+typedef struct {
+    size_t scenario;
+    long trial;
+    ar_session_result res;
+    bool fired;
+    bool recovered;
+    bool errored;
+    int64_t ttr_us; /* -1: none */
+} trial;
+
+typedef struct {
+    ar_scenario **scns;
+    size_t n_scns;
+    const chaos_opts *o;
+    const char *deps_url; /* the shared dependency server (embedded service) */
+    const char *refbin;
+    const char *reflog;
+    ar_rec *rec;
+    trial *trials;
+    size_t n_trials;
+    atomic_size_t next;
+    atomic_int infra_failed;
+    char infra_error[1024];
+    pthread_mutex_t mu;
+} chaos_run;
+
+static atomic_int g_stop;
+
+static void on_sigint(int sig)
+{
+    atomic_store(&g_stop, 1);
+    signal(sig, SIG_DFL);
+}
+
+static void infra_fail(chaos_run *cr, const char *msg)
+{
+    pthread_mutex_lock(&cr->mu);
+    if (atomic_fetch_add(&cr->infra_failed, 1) == 0)
+        snprintf(cr->infra_error, sizeof cr->infra_error, "%s", msg);
+    pthread_mutex_unlock(&cr->mu);
+}
+
+static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
+{
+    const ar_scenario *scn = cr->scns[tr->scenario];
+    const chaos_opts *o = cr->o;
+    ar_fenv_cfg fc = {.rec = cr->rec,
+                      .deps_url = cr->deps_url,
+                      .refbin = cr->refbin,
+                      .reflog = cr->reflog,
+                      .refagent_args = o->refagent_args,
+                      .n_refagent_args = o->n_refagent_args,
+                      .target_override = o->target};
+    ar_fenv *env = NULL;
+    char err[700];
+    tr->ttr_us = -1;
+    if (ar_fenv_start(&fc, scn, ar_fenv_seed(o->seed, tr->scenario, tr->trial), &env, err,
+                      sizeof err) != AR_OK) {
+        infra_fail(cr, err);
+        return;
+    }
+    ar_sess_cfg sc = {.rec = cr->rec, .target_override = o->target, .stop = &g_stop};
+    ar_fenv_session(env, &sc);
+    ar_sess_run(loop, &sc, scn, (uint32_t)(tr->scenario * TRIALS_MAX + (size_t)tr->trial),
+                &tr->res);
+    ar_fenv_finish(env, scn, &tr->res, &tr->fired, &tr->ttr_us);
+    ar_fenv_free(env);
+    tr->errored = tr->res.outcome == AR_OUT_ERROR;
+    tr->recovered = tr->fired && tr->res.outcome == AR_OUT_PASS;
+}
+
+static void *worker(void *arg)
+{
+    chaos_run *cr = arg;
+    char err[256];
+    ar_loop *loop = ar_loop_new(false, err, sizeof err);
+    if (!loop) {
+        infra_fail(cr, err);
+        return NULL;
+    }
+    for (;;) {
+        size_t i = atomic_fetch_add(&cr->next, 1);
+        if (i >= cr->n_trials || atomic_load(&g_stop)) break;
+        trial *tr = &cr->trials[i];
+        /* Trials with a fixed proxy port cannot overlap; they run on worker 0. */
+        run_trial(cr, loop, tr);
+    }
+    ar_loop_free(loop);
+    return NULL;
+}
+
+/* Why a trial did not recover, in one line: the first failed check. */
+static char *failure_reason(const ar_session_result *r)
+{
+    if (r->outcome == AR_OUT_ERROR) return ar_asprintf("error: %s", r->error ? r->error : "?");
+    for (size_t k = 0; k < r->n_turns; k++)
+        for (size_t c = 0; c < r->turns[k].checks.n; c++)
+            if (!r->turns[k].checks.items[c].passed)
+                return ar_asprintf("turn %u: %s", r->turns[k].index,
+                                   r->turns[k].checks.items[c].message);
+    return ar_strdup("interrupted");
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    return ar_asprintf("%s/%s", dir, name);
+}
+
+/* Aggregates trials per fault type, evaluates thresholds, writes the
+ * transcripts of trials that did not recover. Returns false if any type is
+ * below a threshold. */
+static bool aggregate(chaos_run *cr, ar_chaos_result *out, const char *tdir, bool *write_failed)
+{
+    size_t n_sc = cr->n_scns;
+    const char **labels = calloc(n_sc, sizeof *labels);
+    size_t n_labels = 0;
+    for (size_t s = 0; s < n_sc; s++) {
+        const char *l = fault_type(cr->scns[s]);
+        bool seen = false;
+        for (size_t k = 0; k < n_labels; k++)
+            seen = seen || !strcmp(labels[k], l);
+        if (!seen) labels[n_labels++] = l;
+    }
+    out->types = calloc(n_labels ? n_labels : 1, sizeof *out->types);
+    out->n_types = n_labels;
+    bool all = true;
+
+    /* Transcripts: only trials that did not recover (or were inconclusive). */
+    ar_run_result failed = {.mode = "chaos", .rec = cr->rec};
+    failed.sessions = calloc(cr->n_trials ? cr->n_trials : 1, sizeof *failed.sessions);
+    size_t *owner = calloc(cr->n_trials ? cr->n_trials : 1, sizeof *owner);
+    for (size_t i = 0; i < cr->n_trials; i++) {
+        if (cr->trials[i].recovered || !cr->trials[i].res.scn) continue;
+        owner[failed.n_sessions] = i;
+        failed.sessions[failed.n_sessions++] = cr->trials[i].res; /* shallow: paths come back */
+    }
+    char err[512];
+    if (failed.n_sessions && ar_report_transcripts(&failed, tdir, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig chaos: transcripts: %s\n", err);
+        *write_failed = true;
+    }
+    for (size_t k = 0; k < failed.n_sessions; k++) {
+        cr->trials[owner[k]].res.transcript_path = failed.sessions[k].transcript_path;
+    }
+
+    for (size_t k = 0; k < n_labels; k++) {
+        ar_chaos_type *t = &out->types[k];
+        t->type = strdup(labels[k]);
+        t->scenarios = calloc(n_sc, sizeof *t->scenarios);
+        int64_t *ttr = calloc(cr->n_trials ? cr->n_trials : 1, sizeof *ttr);
+        size_t n_ttr = 0;
+        ar_hist *h = NULL;
+        ar_hist_new(1, 3600LL * 1000000, 3, &h);
+        for (size_t s = 0; s < n_sc; s++)
+            if (!strcmp(fault_type(cr->scns[s]), labels[k]))
+                t->scenarios[t->n_scenarios++] = strdup(cr->scns[s]->name);
+        for (size_t i = 0; i < cr->n_trials; i++) {
+            trial *tr = &cr->trials[i];
+            if (!tr->res.scn || strcmp(fault_type(cr->scns[tr->scenario]), labels[k])) continue;
+            t->trials++;
+            if (tr->errored) t->errors++;
+            if (!tr->fired)
+                t->inconclusive++;
+            else if (tr->recovered) {
+                t->recovered++;
+                if (tr->ttr_us >= 0) {
+                    ttr[n_ttr++] = tr->ttr_us;
+                    if (h) ar_hist_record(h, tr->ttr_us > 0 ? tr->ttr_us : 1);
+                }
+            }
+            if (tr->fired && !tr->recovered && tr->res.transcript_path) {
+                size_t m = t->n_failed_transcripts;
+                char **p = realloc(t->failed_transcripts, (m + 1) * sizeof *p);
+                if (p) t->failed_transcripts = p;
+                char **q = realloc(t->failed_reasons, (m + 1) * sizeof *q);
+                if (q) t->failed_reasons = q;
+                if (p && q) {
+                    p[m] = strdup(tr->res.transcript_path);
+                    q[m] = failure_reason(&tr->res);
+                    t->n_failed_transcripts++;
+                }
+            }
+        }
+        size_t conclusive = t->trials - t->inconclusive;
+        t->rate = conclusive ? (double)t->recovered / (double)conclusive : NAN;
+        ar_stats_wilson(t->recovered, conclusive, 1.96, &t->ci_lo, &t->ci_hi);
+        if (!conclusive) t->ci_lo = t->ci_hi = NAN;
+        qsort(ttr, n_ttr, sizeof *ttr, cmp_i64);
+        t->ttr_p50_us = n_ttr ? ar_stats_percentile_sorted(ttr, n_ttr, 50) : -1;
+        t->ttr_p95_us = n_ttr ? ar_stats_percentile_sorted(ttr, n_ttr, 95) : -1;
+
+        /* Thresholds: every scenario of this type's, or the default. */
+        t->passed = conclusive > 0;
+        size_t cap = 1;
+        for (size_t s = 0; s < n_sc; s++)
+            if (!strcmp(fault_type(cr->scns[s]), labels[k]))
+                for (size_t m = 0; m < cr->scns[s]->n_thresholds; m++)
+                    cap += cr->scns[s]->thresholds[m].n_exprs;
+        t->verdicts = calloc(cap, sizeof *t->verdicts);
+        bool has_recovery = false;
+        for (size_t s = 0; s <= n_sc; s++) {
+            const ar_scn_threshold *list = NULL;
+            size_t nl = 0;
+            ar_scn_threshold dflt = {.metric = (char *)"recovery"};
+            char *dexpr = (char *)DEFAULT_RECOVERY;
+            if (s < n_sc) {
+                if (strcmp(fault_type(cr->scns[s]), labels[k])) continue;
+                list = cr->scns[s]->thresholds;
+                nl = cr->scns[s]->n_thresholds;
+            } else if (!has_recovery) {
+                dflt.exprs = &dexpr;
+                dflt.n_exprs = 1;
+                list = &dflt;
+                nl = 1;
+            }
+            for (size_t m = 0; m < nl; m++) {
+                ar_thr_kind kind = AR_THR_KIND_RATE;
+                metric_kind(list[m].metric, &kind);
+                if (!strcmp(list[m].metric, "recovery")) has_recovery = true;
+                for (size_t e = 0; e < list[m].n_exprs; e++) {
+                    ar_threshold thr;
+                    char msg[256];
+                    if (ar_thr_parse(list[m].exprs[e], &thr, msg, sizeof msg) != AR_OK) continue;
+                    double observed = kind == AR_THR_KIND_RATE
+                                          ? t->rate
+                                          : (h ? ar_thr_observe_trend(&thr, h) : NAN);
+                    bool ok = conclusive > 0 && ar_thr_eval(&thr, observed);
+                    char verdict[256];
+                    ar_thr_format_verdict(&thr, kind, observed, verdict, sizeof verdict);
+                    ar_chaos_verdict *v = &t->verdicts[t->n_verdicts++];
+                    v->source = strdup(thr.source);
+                    v->metric = strdup(list[m].metric);
+                    v->verdict = strdup(verdict);
+                    v->passed = ok;
+                    t->passed = t->passed && ok;
+                }
+            }
+        }
+        all = all && t->passed;
+        ar_hist_free(h);
+        free(ttr);
+    }
+    free(owner);
+    free(failed.sessions);
+    free(labels);
+    return all;
+}
+
+int ar_chaos_main(int argc, char **argv)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    chaos_opts o = {.trials = 20, .seed = 1, .results_dir = "results"};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o.jobs = cores > 0 ? cores : 1;
+    int first = 0;
+    int rc = parse_opts(argc, argv, &o, &first);
+    if (rc) {
+        free(o.refagent_args);
+        return rc < 0 ? AR_EXIT_PASS : rc;
+    }
+    int exit_code = AR_EXIT_PASS;
+    ar_scn_list all = {0};
+    chaos_run cr = {.o = &o};
+    pthread_mutex_init(&cr.mu, NULL);
+    ar_refproc *deps = NULL;
+    ar_chaos_result result = {0};
+    char *junit = NULL, *report = NULL, *tdir = NULL, *reflog = NULL, *refbin = NULL;
+    char err[1024];
+
+    if (ar_scn_load_paths((const char *const *)argv + first, (size_t)(argc - first), &all, err,
+                          sizeof err) != AR_OK) {
+        fprintf(stderr, "%s\n", err);
+        exit_code = AR_EXIT_USAGE;
+        goto out;
+    }
+    cr.scns = calloc(all.n ? all.n : 1, sizeof *cr.scns);
+    bool need_ref = false;
+    for (size_t i = 0; i < all.n; i++) {
+        if (!ar_scn_has_faults(all.items[i])) continue;
+        if (!check_thresholds(all.items[i])) {
+            exit_code = AR_EXIT_USAGE;
+            goto out;
+        }
+        cr.scns[cr.n_scns++] = all.items[i];
+        if (!o.target && !all.items[i]->target_tpl) need_ref = true;
+    }
+    if (cr.n_scns == 0) {
+        fprintf(stderr, "agentrig chaos: no fault scenarios in the given paths (a fault scenario "
+                        "has 'faults:' or a turn with 'client_fault:')\n");
+        exit_code = AR_EXIT_USAGE;
+        goto out;
+    }
+    junit = o.junit ? ar_strdup(o.junit) : path_in(o.results_dir, "chaos-junit.xml");
+    report = o.report ? ar_strdup(o.report) : path_in(o.results_dir, "chaos.json");
+    tdir = o.transcripts ? ar_strdup(o.transcripts) : path_in(o.results_dir, "chaos-transcripts");
+    reflog = path_in(o.results_dir, "refagent.log");
+    if (need_ref) {
+        refbin = o.refagent ? ar_strdup(o.refagent) : ar_refproc_find();
+        if (!refbin) {
+            fprintf(stderr, "agentrig chaos: the embedded refagent was not found (set --refagent "
+                            "or AGENTRIG_REFAGENT, or give --target)\n");
+            exit_code = AR_EXIT_INFRA;
+            goto out;
+        }
+        ar_mkdirs_for(reflog);
+        const char *dargs[] = {"--deps-only"};
+        if (ar_refproc_start(refbin, dargs, 1, reflog, "deps ", &deps, err, sizeof err) != AR_OK) {
+            fprintf(stderr, "agentrig chaos: could not start the dependency server: %s\n", err);
+            exit_code = AR_EXIT_INFRA;
+            goto out;
+        }
+        cr.deps_url = ar_refproc_url(deps);
+        cr.refbin = refbin;
+        cr.reflog = reflog;
+    }
+
+    cr.rec = ar_rec_new(0);
+    cr.n_trials = cr.n_scns * (size_t)o.trials;
+    cr.trials = calloc(cr.n_trials, sizeof *cr.trials);
+    if (!cr.rec || !cr.trials) {
+        exit_code = AR_EXIT_INFRA;
+        goto out;
+    }
+    /* Trial order: round robin over scenarios, so -j mixes fault types. */
+    for (size_t i = 0; i < cr.n_trials; i++) {
+        cr.trials[i].scenario = i % cr.n_scns;
+        cr.trials[i].trial = (long)(i / cr.n_scns);
+    }
+    bool fixed_port = false;
+    for (size_t s = 0; s < cr.n_scns; s++)
+        fixed_port = fixed_port || cr.scns[s]->proxy_listen;
+    size_t jobs = fixed_port ? 1 : (size_t)o.jobs;
+    if (jobs > cr.n_trials) jobs = cr.n_trials;
+    atomic_init(&cr.next, 0);
+    atomic_init(&cr.infra_failed, 0);
+    if (!o.quiet)
+        fprintf(stderr, "agentrig chaos: %zu fault scenarios x %ld trials, seed %llu, %zu jobs\n",
+                cr.n_scns, o.trials, o.seed, jobs);
+    int64_t t0_wall = ar_wall_us(), t0 = ar_now_us();
+    pthread_t th[JOBS_MAX];
+    size_t started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&th[started], NULL, worker, &cr) != 0) break;
+    if (started == 0) worker(&cr);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+
+    result.seed = o.seed;
+    result.trials = o.trials;
+    result.start_wall_us = t0_wall;
+    result.duration_us = ar_now_us() - t0;
+    result.interrupted = atomic_load(&g_stop) != 0;
+    bool write_failed = false;
+    bool passed = aggregate(&cr, &result, tdir, &write_failed);
+    if (ar_report_chaos_json(&result, report, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig chaos: report: %s\n", err);
+        write_failed = true;
+    }
+    if (ar_report_chaos_junit(&result, junit, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig chaos: junit: %s\n", err);
+        write_failed = true;
+    }
+    if (!o.quiet) {
+        ar_report_chaos_summary(&result, stdout, ar_cli_color(o.no_color));
+        printf("reports: %s, %s, %s/\n", junit, report, tdir);
+        fflush(stdout);
+    }
+    if (atomic_load(&cr.infra_failed)) fprintf(stderr, "agentrig chaos: %s\n", cr.infra_error);
+    if (result.interrupted)
+        exit_code = AR_EXIT_INTERRUPTED;
+    else if (atomic_load(&cr.infra_failed) || write_failed)
+        exit_code = AR_EXIT_INFRA;
+    else if (!passed)
+        exit_code = AR_EXIT_FAIL;
+
+out:
+    if (cr.trials)
+        for (size_t i = 0; i < cr.n_trials; i++)
+            ar_session_result_clear(&cr.trials[i].res);
+    free(cr.trials);
+    ar_chaos_result_clear(&result);
+    ar_refproc_stop(deps);
+    ar_rec_free(cr.rec);
+    free(cr.scns);
+    ar_scn_list_free(&all);
+    pthread_mutex_destroy(&cr.mu);
+    free(junit);
+    free(report);
+    free(tdir);
+    free(reflog);
+    free(refbin);
+    free(o.refagent_args);
+    return exit_code;
+}

@@ -1,0 +1,70 @@
+/*
+ * cli.c - the option-table machinery shared by the modes (cli.h).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void ar_cli_build(const ar_cli_opt *opts, size_t n, struct option *longs, char *shorts,
+                  size_t shorts_len)
+{
+    size_t k = 0;
+    shorts[k++] = ':'; /* report a missing argument as ':' */
+    for (size_t i = 0; i < n; i++) {
+        longs[i] = (struct option){opts[i].name, opts[i].has_arg, NULL, opts[i].short_name};
+        if (opts[i].short_name < 256 && k + 3 < shorts_len) {
+            shorts[k++] = (char)opts[i].short_name;
+            if (opts[i].has_arg) shorts[k++] = ':';
+        }
+    }
+    shorts[k] = '\0';
+    longs[n] = (struct option){0, 0, 0, 0};
+}
+
+void ar_cli_print_options(FILE *f, const ar_cli_opt *opts, size_t n)
+{
+    fputs("options:\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const ar_cli_opt *o = &opts[i];
+        char left[64];
+        if (o->short_name < 256)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        fprintf(f, "  %-28s", left);
+        for (const char *p = o->help; *p; p++) {
+            fputc(*p, f);
+            if (*p == '\n') fprintf(f, "  %-28s", "");
+        }
+        fputc('\n', f);
+    }
+}
+
+int ar_cli_usage_error(const char *mode, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "agentrig %s: ", mode);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(agentrig %s --help lists the options)\n", mode);
+    return AR_EXIT_USAGE;
+}
+
+bool ar_cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+bool ar_cli_color(bool no_color)
+{
+    const char *nc = getenv("NO_COLOR");
+    return !no_color && isatty(STDOUT_FILENO) && !(nc && *nc);
+}
