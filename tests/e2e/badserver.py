@@ -13,6 +13,8 @@ it shares no code with agentrig or refagent.
   "oversize"         sends a 2 MiB text frame, then completes the turn
   "close"            sends two events and closes the connection mid-turn
   "hang"             sends agent_started and then nothing
+  "headers"          completes the turn with the handshake's headers and the
+                     frame's fields in the response (to check fault directives)
   "ping"             pings the client mid-turn and completes the turn only if
                      the pong comes back within 2 s (else closes with 1011)
   anything else      completes the turn normally
@@ -50,6 +52,13 @@ async def handler(ws, path=None):
             await ws.close(code=1011, reason="simulated crash")
             return
         elif "hang" in text:
+            continue
+        elif "headers" in text:
+            hdrs = "; ".join(f"{k}={v}" for k, v in ws.request_headers.raw_items())
+            fields = ", ".join(f"{k}={v}" for k, v in msg.items() if k not in ("message", "type"))
+            await ws.send(ev("agent_completed", tid, agent="Supervisor", run_id="r1",
+                             parent_run_id=None, status="ok",
+                             result={"response": f"headers: {hdrs} | fields: {fields}"}))
             continue
         elif "ping" in text:
             try:
