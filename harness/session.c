@@ -152,7 +152,7 @@ static void record_fault(sess_state *st, const char *type, const char *fmt, ...)
     if (ar_rec_add(st->rec, &ev) != AR_OK) st->n_dropped++;
 }
 
-static const ar_conn_cb sess_cb = {on_open, on_frame, on_close};
+static const ar_conn_cb sess_cb = {on_open, on_frame, on_close, NULL, NULL};
 
 /* Expands ${} in every string inside a JSON value, in place. */
 static ar_err expand_json(cJSON *node, const ar_vars *vars, char *err, size_t err_len)

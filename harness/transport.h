@@ -32,6 +32,21 @@ typedef struct {
      * close frame). Called at most once, and never after ar_conn_close.
      */
     void (*on_close)(void *user, ar_err why, int close_code, const char *detail);
+    /*
+     * SSE only (WebSocket never calls it; may be NULL): one response stream,
+     * the answer to one ar_conn_send, ended. why is AR_OK when the server
+     * ended it normally; AR_EPROTO for an HTTP status >= 400 or a wrong
+     * Content-Type before the stream (detail has the status and the start of
+     * the body); AR_ECLOSED when it dropped mid-stream (after the reconnect,
+     * if allowed, failed too); AR_ECONNECT when it could not connect.
+     */
+    void (*on_stream_end)(void *user, int http_status, ar_err why, const char *detail);
+    /*
+     * Input that is not a frame: an SSE line that is no field, an event over
+     * the size cap (raw is then its first bytes). raw is kept by the caller
+     * for the transcript; why says what was wrong. May be NULL.
+     */
+    void (*on_bad_input)(void *user, const char *raw, size_t len, const char *why);
 } ar_conn_cb;
 
 /*
@@ -54,9 +69,35 @@ void ar_loop_step(ar_loop *loop, int64_t max_wait_us);
 ar_conn *ar_ws_connect(ar_loop *loop, const char *url, const ar_conn_cb *cb, void *user, char *err,
                        size_t err_len);
 
+/*
+ * An SSE "connection" to url (http:// or https://): every ar_conn_send sends
+ * the data as an HTTP request body (opts->method, default POST, with
+ * opts->headers and `Accept: text/event-stream`) and reads the response as a
+ * Server-Sent-Events stream, incrementally, on the loop's thread: the data of
+ * each event (multi-line data joined with '\n') arrives through on_frame.
+ * on_open is called before this returns. One request at a time per
+ * connection. Returns NULL with err set for a URL it cannot use.
+ */
+typedef struct {
+    const char *method;          /* default "POST" */
+    const char *const *headers;  /* n_headers (name, value) pairs, copied */
+    size_t n_headers;
+    size_t max_event_bytes;      /* default AR_FRAME_MAX_BYTES (1 MiB) */
+    bool reconnect;              /* a dropped stream is retried once with Last-Event-ID */
+    int64_t connect_timeout_us;  /* default 10 s */
+} ar_sse_opts;
+
+ar_conn *ar_sse_open(ar_loop *loop, const char *url, const ar_sse_opts *opts,
+                     const ar_conn_cb *cb, void *user, char *err, size_t err_len);
+
 /* Extra handshake headers for the next ar_ws_connect on this thread's loop:
- * n pairs of (name, value), copied. Used for header fault directives. */
+ * n pairs of (name, value), copied. Used for header fault directives and
+ * profile headers. */
 ar_err ar_loop_set_headers(ar_loop *loop, const char *const *pairs, size_t n);
+
+/* WebSocket subprotocols to request on the next ar_ws_connect on this loop
+ * (comma-separated, e.g. "jwt.abc"), copied; NULL: none. */
+ar_err ar_loop_set_subprotocols(ar_loop *loop, const char *list);
 
 /* Queues a text frame (copied). AR_ECLOSED when the connection is gone,
  * AR_ETOOBIG when the send queue is full. */

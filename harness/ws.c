@@ -9,7 +9,7 @@
  * instead of the harness growing without bound. Pings are answered by lws.
  * Writes happen only on WRITEABLE, one frame per callback.
  */
-#include "transport.h"
+#include "loop_int.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -32,7 +32,8 @@ typedef struct {
     bool binary;
 } qframe;
 
-struct ar_conn {
+struct ws_conn {
+    ar_conn base; /* first: ar_conn* and ws_conn* convert both ways */
     ar_loop *loop;
     bool tls;
     int port;
@@ -52,22 +53,14 @@ struct ar_conn {
     char *path;
     char close_detail[160];
     int close_code;
-    ar_conn *next; /* the loop's list, so ar_loop_free can release everything */
+    ws_conn *next; /* the loop's list, so ar_loop_free can release everything */
 };
 
-struct ar_loop {
-    struct lws_context *ctx;
-    bool tls;
-    char **headers; /* name, value, name, value ... for the next connections */
-    size_t n_headers;
-    lws_sorted_usec_list_t wake;
-    ar_conn *conns;
-};
 
-static void conn_release(ar_conn *c)
+static void conn_release(ws_conn *c)
 {
     ar_loop *l = c->loop;
-    for (ar_conn **pp = &l->conns; *pp; pp = &(*pp)->next) {
+    for (ws_conn **pp = &l->conns; *pp; pp = &(*pp)->next) {
         if (*pp == c) {
             *pp = c->next;
             break;
@@ -81,7 +74,7 @@ static void conn_release(ar_conn *c)
     free(c);
 }
 
-static void conn_gone(ar_conn *c, ar_err why, const char *detail)
+static void conn_gone(ws_conn *c, ar_err why, const char *detail)
 {
     c->wsi = NULL;
     c->gone = true;
@@ -95,7 +88,7 @@ static void conn_gone(ar_conn *c, ar_err why, const char *detail)
     }
 }
 
-static void deliver_frame(ar_conn *c, struct lws *wsi)
+static void deliver_frame(ws_conn *c, struct lws *wsi)
 {
     bool truncated = c->rx_wire > c->rx.len;
     if (!c->detached && c->cb && c->cb->on_frame)
@@ -145,7 +138,7 @@ static void tcp_probe(const char *host, int port, char *out, size_t out_len)
         out[0] = '\0'; /* TCP works now: the failure was above it */
 }
 
-static void explain_failure(const ar_conn *c, const char *lws_detail, char *out, size_t out_len)
+static void explain_failure(const ws_conn *c, const char *lws_detail, char *out, size_t out_len)
 {
     if (c->tls && strstr(lws_detail, "SSL")) {
         snprintf(out, out_len, "TLS handshake failed (%s)", lws_detail);
@@ -163,7 +156,7 @@ static void explain_failure(const ar_conn *c, const char *lws_detail, char *out,
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
-    ar_conn *c = lws_get_opaque_user_data(wsi);
+    ws_conn *c = lws_get_opaque_user_data(wsi);
     (void)user;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
@@ -298,6 +291,14 @@ static void free_headers(ar_loop *l)
     l->n_headers = 0;
 }
 
+ar_err ar_loop_set_subprotocols(ar_loop *l, const char *list)
+{
+    free(l->subprotocols);
+    l->subprotocols = NULL;
+    if (list && !(l->subprotocols = strdup(list))) return AR_ENOMEM;
+    return AR_OK;
+}
+
 ar_err ar_loop_set_headers(ar_loop *l, const char *const *pairs, size_t n)
 {
     free_headers(l);
@@ -319,8 +320,10 @@ ar_err ar_loop_set_headers(ar_loop *l, const char *const *pairs, size_t n)
 void ar_loop_free(ar_loop *l)
 {
     if (!l) return;
+    ar_sse_loop_free(l);
     free_headers(l);
-    for (ar_conn *c = l->conns; c; c = c->next)
+    free(l->subprotocols);
+    for (ws_conn *c = l->conns; c; c = c->next)
         c->detached = true;
     lws_context_destroy(l->ctx);
     while (l->conns)
@@ -343,6 +346,12 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
 void ar_loop_step(ar_loop *l, int64_t max_wait_us)
 {
     if (max_wait_us < 0) max_wait_us = 0;
+    /* A loop drives one kind of connection at a time in practice (a session
+     * is WebSocket or SSE); SSE transfers are serviced by curl's own poll. */
+    if (ar_sse_loop_active(l)) {
+        ar_sse_loop_step(l, max_wait_us);
+        return;
+    }
     lws_sul_schedule(l->ctx, 0, &l->wake, wake_cb, max_wait_us);
     lws_service(l->ctx, 0);
     lws_sul_cancel(&l->wake);
@@ -389,10 +398,15 @@ bool ar_url_split(const char *url, bool *tls, char **host, int *port, char **pat
     return *host && *path;
 }
 
+static ar_err ws_send(ar_conn *base, const char *data, size_t len, bool binary);
+static void ws_pause(ar_conn *base, bool paused);
+static void ws_close(ar_conn *base);
+static const ar_conn_ops ws_ops = {ws_send, ws_pause, ws_close};
+
 ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *user, char *err,
                        size_t err_len)
 {
-    ar_conn *c = calloc(1, sizeof *c);
+    ws_conn *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, err_len, "out of memory");
         return NULL;
@@ -414,6 +428,7 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
         free(c);
         return NULL;
     }
+    c->base.ops = &ws_ops;
     c->loop = l;
     c->tls = tls;
     c->port = port;
@@ -432,7 +447,7 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
         char detail[200];
         snprintf(detail, sizeof detail, "cannot resolve host '%s': %s", c->host, gai_strerror(g));
         conn_gone(c, AR_ECONNECT, detail);
-        return c;
+        return &c->base;
     }
     freeaddrinfo(ai);
 
@@ -446,6 +461,8 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
     ci.origin = c->host;
     ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
     ci.ietf_version_or_minus_one = -1;
+    ci.protocol = l->subprotocols; /* Sec-WebSocket-Protocol, NULL: none */
+    ci.local_protocol_name = "agentrig"; /* our callback, whatever the service speaks */
     ci.opaque_user_data = c;
     ci.pwsi = &c->wsi;
     if (!lws_client_connect_via_info(&ci)) {
@@ -453,21 +470,18 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
          * it got that far; otherwise say so here. */
         if (!c->gone) conn_gone(c, AR_ECONNECT, "could not start the connection");
     }
-    return c;
+    return &c->base;
 }
 
-ar_err ar_conn_send(ar_conn *c, const char *data, size_t len)
+static void ws_pause(ar_conn *base, bool paused)
 {
-    return ar_conn_send_frame(c, data, len, false);
+    ws_conn *c = (ws_conn *)base;
+    if (c->wsi) lws_rx_flow_control(c->wsi, paused ? 0 : 1);
 }
 
-void ar_conn_pause(ar_conn *c, bool paused)
+static ar_err ws_send(ar_conn *base, const char *data, size_t len, bool binary)
 {
-    if (c && c->wsi) lws_rx_flow_control(c->wsi, paused ? 0 : 1);
-}
-
-ar_err ar_conn_send_frame(ar_conn *c, const char *data, size_t len, bool binary)
-{
+    ws_conn *c = (ws_conn *)base;
     if (c->gone || c->detached) return AR_ECLOSED;
     if (c->q_n == SENDQ_MAX) return AR_ETOOBIG;
     char *buf = malloc(LWS_PRE + len + 1);
@@ -479,9 +493,9 @@ ar_err ar_conn_send_frame(ar_conn *c, const char *data, size_t len, bool binary)
     return AR_OK;
 }
 
-void ar_conn_close(ar_conn *c)
+static void ws_close(ar_conn *base)
 {
-    if (!c) return;
+    ws_conn *c = (ws_conn *)base;
     if (c->gone) {
         conn_release(c);
         return;
