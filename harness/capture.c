@@ -16,13 +16,13 @@
 #include "jsonptr.h"
 
 /* The text the capture reads, owned; NULL (with a failed check) if none. */
-static char *capture_subject(const ar_capture *c, const ar_event *terminal, const char *thread_id,
-                             ar_checks *checks)
+static char *capture_subject(const ar_capture *c, const ar_event *terminal, const char *response,
+                             const char *thread_id, ar_checks *checks)
 {
     if (c->from == AR_CAP_THREAD_ID)
         return strdup(terminal->thread_id ? terminal->thread_id : thread_id ? thread_id : "");
     if (c->from == AR_CAP_RESPONSE) {
-        if (terminal->text) return strdup(terminal->text);
+        if (response) return strdup(response);
         ar_checks_add(checks, "capture", false, "capture '%s': the turn has no response text",
                       c->name);
         return NULL;
@@ -61,10 +61,10 @@ static char *capture_match(const ar_capture *c, const char *subject)
     return value;
 }
 
-bool ar_capture_take(const ar_capture *c, const ar_event *terminal, const char *thread_id,
-                     ar_vars *vars, ar_checks *checks)
+bool ar_capture_take(const ar_capture *c, const ar_event *terminal, const char *response,
+                     const char *thread_id, ar_vars *vars, ar_checks *checks)
 {
-    char *subject = capture_subject(c, terminal, thread_id, checks);
+    char *subject = capture_subject(c, terminal, response, thread_id, checks);
     if (!subject) return false;
     char *value = subject;
     if (c->compiled) {

@@ -11,12 +11,13 @@
 #include "template.h"
 
 /*
- * Takes capture c from the turn's terminal event (borrowed) into vars.
+ * Takes capture c from the turn's terminal event and response text (both
+ * borrowed; response may be NULL) into vars.
  * thread_id is the one the harness sent, used when the service reported
  * none. On failure adds a failed "capture" check saying why and returns
  * false; vars is then unchanged.
  */
-bool ar_capture_take(const ar_capture *c, const ar_event *terminal, const char *thread_id,
-                     ar_vars *vars, ar_checks *checks);
+bool ar_capture_take(const ar_capture *c, const ar_event *terminal, const char *response,
+                     const char *thread_id, ar_vars *vars, ar_checks *checks);
 
 #endif

@@ -59,6 +59,7 @@ typedef struct ar_event {
     bool raw_truncated;
     bool raw_binary;   /* a binary frame: raw holds the bytes, not text */
     bool decode_error; /* the frame could not be decoded; text says why */
+    bool terminal;     /* set by the decoder: this event ends the turn (profile rules) */
 } ar_event;
 
 /* Sets every field to its "absent" value. */
@@ -69,23 +70,14 @@ void ar_event_clear(ar_event *ev);
 ar_err ar_event_copy(ar_event *dst, const ar_event *src);
 
 /*
- * A turn ends with the root agent's agent_completed (no parent run), or with
- * an error event that belongs to no run (a turn-level error).
+ * Whether ev ends its turn: decided by the decoder from the protocol
+ * profile's rules (for refagent's native protocol: the root agent's
+ * agent_completed, or an error that belongs to no run).
  */
 bool ar_event_is_terminal(const ar_event *ev);
 
 /* Largest frame kept in full; larger frames are a recorded error. */
 #define AR_FRAME_MAX_BYTES (1024u * 1024u)
-
-/*
- * Decodes one text frame of refagent's `native` protocol (docs/protocol.md)
- * into ev (which must be initialised). ev->raw always receives a copy of the
- * frame (so the transcript keeps it) even when decoding fails; on failure
- * ev->kind is AR_EV_ERROR, ev->decode_error is set and ev->text says why.
- * recv_us, session and turn are left for the caller.
- * Returns AR_OK, AR_EPARSE (not JSON / no type) or AR_ENOMEM.
- */
-ar_err ar_event_decode_native(const char *frame, size_t len, ar_event *ev);
 
 /* One-line description for failure messages:
  * "tool_executing (Data/cost_db) at 12.3s". t0_us is the turn start. */

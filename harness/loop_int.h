@@ -35,8 +35,8 @@ struct ar_loop {
 };
 
 /* The SSE side of a loop (sse_conn.c). */
-bool ar_sse_loop_active(const ar_loop *l);               /* any transfer in flight? */
-void ar_sse_loop_step(ar_loop *l, int64_t max_wait_us);  /* like ar_loop_step, for SSE */
-void ar_sse_loop_free(ar_loop *l);                       /* NULL-safe on l->sse */
+bool ar_sse_loop_active(const ar_loop *l);              /* any SSE connection open (even idle)? */
+void ar_sse_loop_step(ar_loop *l, int64_t max_wait_us); /* like ar_loop_step, for SSE */
+void ar_sse_loop_free(ar_loop *l);                      /* NULL-safe on l->sse */
 
 #endif

@@ -15,6 +15,7 @@
  */
 #include "scenario.h"
 #include "template.h"
+#include "profile.h"
 #include "scenario_faults.h"
 #include "yamltree.h"
 
@@ -546,23 +547,32 @@ static ar_err parse_scenario(ar_yt *l, const yaml_node_t *root, ar_scenario *s)
         AR_YT_TRY(ar_yt_get_string(l, v, "target", false, &s->target_tpl));
         AR_YT_TRY(ar_yt_check_tpl(l, v, "target", s->target_tpl));
     }
+    /* The protocol profile is loaded now, so a bad one is a load error too.
+     * A relative path is relative to the scenario file. */
     v = ar_yt_map_get(l, root, "protocol");
+    const char *proto = "native";
+    char *resolved = NULL;
     if (v) {
-        char buf[80];
-        if (!ar_yt_is_scalar(v) || strcmp(ar_yt_sval(v), "native") != 0) {
-            if (ar_yt_is_scalar(v) &&
-                (!strcmp(ar_yt_sval(v), "netra") || !strcmp(ar_yt_sval(v), "ag-ui")))
-                return AR_YT_FAIL(
-                    l, v,
-                    "protocol '%s' is not supported in this version of agentrig (valid: "
-                    "native)",
-                    ar_yt_sval(v));
-            return AR_YT_FAIL(l, v, "unknown protocol %s (valid: native)",
-                              ar_yt_got(v, buf, sizeof(buf)));
-        }
+        AR_YT_TRY(ar_yt_get_string(l, v, "protocol", false, &s->protocol));
+        proto = s->protocol;
+        const char *slash = strrchr(l->file, '/');
+        if (strchr(proto, '/') && proto[0] != '/' && slash)
+            proto = resolved = ar_asprintf("%.*s/%s", (int)(slash - l->file), l->file, proto);
+    } else {
+        s->protocol = ar_strdup("native");
+        if (!s->protocol) return ar_yt_fail_oom(l);
     }
-    s->protocol = ar_strdup("native");
-    if (!s->protocol) return ar_yt_fail_oom(l);
+    char perr[512];
+    ar_err prc = ar_pf_load(proto, &s->profile, perr, sizeof perr);
+    free(resolved);
+    if (prc) {
+        /* A profile file's own errors already say file:line:col. */
+        if (v && (prc == AR_EINVAL && !strncmp(perr, "unknown protocol", 16)))
+            return AR_YT_FAIL(l, v, "%s", perr);
+        if (v && prc == AR_EIO) return AR_YT_FAIL(l, v, "%s", perr);
+        if (l->err && l->err_len) snprintf(l->err, l->err_len, "%s", perr);
+        return prc;
+    }
     if ((v = ar_yt_map_get(l, root, "thread_id"))) {
         AR_YT_TRY(ar_yt_get_string(l, v, "thread_id", false, &s->thread_id_tpl));
         AR_YT_TRY(ar_yt_check_tpl(l, v, "thread_id", s->thread_id_tpl));
@@ -999,6 +1009,7 @@ void ar_scn_free(ar_scenario *s)
     free(s->name);
     free(s->target_tpl);
     free(s->protocol);
+    ar_pf_free(s->profile);
     free(s->thread_id_tpl);
     free(s);
 }

@@ -247,10 +247,11 @@ typedef struct ar_scenario {
     char *name;
     char **tags;
     size_t n_tags;
-    char *target_tpl;    /* NULL: the embedded refagent */
-    char *protocol;      /* "native" (the only one so far) */
-    char *thread_id_tpl; /* NULL: the harness makes a unique one per session */
-    int64_t timeout_us;  /* default per-turn deadline; default 60s */
+    char *target_tpl;           /* NULL: the embedded refagent */
+    char *protocol;             /* a built-in profile's name or a profile file's path, as written */
+    struct ar_profile *profile; /* loaded with the scenario (owned) */
+    char *thread_id_tpl;        /* NULL: the harness makes a unique one per session */
+    int64_t timeout_us;         /* default per-turn deadline; default 60s */
     ar_turn *turns;
     size_t n_turns;
     ar_fault *faults; /* dependency faults (agentrig chaos) */

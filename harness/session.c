@@ -15,6 +15,7 @@
 #include "session.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +23,16 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "profile.h"
 #include "event.h"
 #include "template.h"
+#include "../validators/agui.h"
 #include "../validators/validator.h"
 
 #define CONNECT_TIMEOUT_MAX_US (30 * 1000000LL)
 #define STEP_MAX_US (100 * 1000LL)
 #define BAD_FRAME_CHECKS_MAX 3
+#define SSE_TAIL_US (2 * 1000000LL)
 
 typedef struct {
     ar_rec *rec;
@@ -47,6 +51,13 @@ typedef struct {
     size_t turn_frames;        /* frames the service sent in this turn */
     const ar_client_fault *cf; /* this turn's client fault, or NULL */
     bool disconnect_now;       /* the disconnect_after condition was reached */
+    const ar_profile *pf;      /* how frames are decoded and turns sent */
+    ar_buf response;           /* this turn's response, from deltas (profiles with deltas) */
+    size_t conn_frames;        /* frames since the connection (re)opened */
+    bool stream_ended;         /* SSE: this turn's response stream ended */
+    int stream_status;
+    ar_err stream_why;
+    char stream_detail[300];
 } sess_state;
 
 static void on_open(void *user)
@@ -81,6 +92,23 @@ static void frame_problem(sess_state *st, const ar_event *ev, size_t index)
                   ev->raw_len > 80 ? "..." : "");
 }
 
+/* Protocols that name the tool only where the call starts (AG-UI's
+ * TOOL_CALL_RESULT has just the call id): take the name from the turn's
+ * tool_executing with the same call id. */
+static void name_tool(sess_state *st, ar_event *ev)
+{
+    size_t n = ar_rec_count(st->rec, st->sid);
+    for (size_t i = n; i-- > 0;) {
+        const ar_event *e = ar_rec_get(st->rec, st->sid, i);
+        if (e->turn != ev->turn) break;
+        if (e->kind == AR_EV_TOOL_EXECUTING && e->call_id && e->tool &&
+            !strcmp(e->call_id, ev->call_id)) {
+            ev->tool = strdup(e->tool);
+            return;
+        }
+    }
+}
+
 static void on_frame(void *user, const char *data, size_t len, bool binary, bool truncated,
                      size_t wire_len)
 {
@@ -105,8 +133,14 @@ static void on_frame(void *user, const char *data, size_t len, bool binary, bool
             ev.text =
                 ar_asprintf("binary frame of %zu bytes (the protocol is JSON text)", wire_len);
     } else {
-        ar_event_decode_native(data, len, &ev);
+        char *delta = NULL;
+        ar_pf_decode(st->pf, data, len, &ev, &delta);
+        if (delta && st->turn > 0 && !st->terminal_seen)
+            ar_buf_puts(&st->response, delta); /* capped: a runaway stream stops growing */
+        free(delta);
+        if (!ev.tool && ev.call_id && ev.kind == AR_EV_TOOL_COMPLETED) name_tool(st, &ev);
     }
+    st->conn_frames++;
     bool bad = ev.decode_error;
     bool terminal = st->turn > 0 && !st->terminal_seen && ar_event_is_terminal(&ev);
     ar_ev_kind kind = ev.kind;
@@ -152,7 +186,43 @@ static void record_fault(sess_state *st, const char *type, const char *fmt, ...)
     if (ar_rec_add(st->rec, &ev) != AR_OK) st->n_dropped++;
 }
 
-static const ar_conn_cb sess_cb = {on_open, on_frame, on_close, NULL, NULL};
+static void on_stream_end(void *user, int http_status, ar_err why, const char *detail)
+{
+    sess_state *st = user;
+    st->stream_ended = true;
+    st->stream_status = http_status;
+    st->stream_why = why;
+    snprintf(st->stream_detail, sizeof st->stream_detail, "%s", detail ? detail : "");
+}
+
+/* Input that is no frame (an SSE garbage line, an event over the cap): kept
+ * in the transcript as an undecodable event, and a failed "frames" check. */
+static void on_bad_input(void *user, const char *raw, size_t len, const char *why)
+{
+    sess_state *st = user;
+    ar_event ev;
+    ar_event_init(&ev);
+    ev.recv_us = ar_now_us();
+    ev.session = st->sid;
+    ev.turn = st->turn;
+    ev.kind = AR_EV_ERROR;
+    ev.decode_error = true;
+    ev.raw = ar_strndup(raw, len);
+    ev.raw_len = ev.wire_len = ev.raw ? len : 0;
+    ev.text = ar_strdup(why);
+    ar_event keep;
+    ar_event_init(&keep);
+    ar_event_copy(&keep, &ev);
+    size_t index = 0;
+    if (ar_rec_add(st->rec, &ev) == AR_OK)
+        index = (size_t)ev.seq;
+    else
+        st->n_dropped++;
+    frame_problem(st, &keep, index);
+    ar_event_clear(&keep);
+}
+
+static const ar_conn_cb sess_cb = {on_open, on_frame, on_close, on_stream_end, on_bad_input};
 
 /* Expands ${} in every string inside a JSON value, in place. */
 static ar_err expand_json(cJSON *node, const ar_vars *vars, char *err, size_t err_len)
@@ -178,11 +248,14 @@ static ar_err expand_json(cJSON *node, const ar_vars *vars, char *err, size_t er
     return AR_OK;
 }
 
-/* The JSON frame for a turn: the user message, its context, and the
- * directive field if the turn or the scenario has one. type overrides
- * "user_message" (the unknown-type client fault). */
-static char *build_message(const ar_scenario *scn, const ar_turn *t, const char *thread_id,
-                           const ar_vars *vars, const char *type, char **expanded_msg, char *err,
+/*
+ * The frame (or SSE request body) for a turn, from the profile's send
+ * template: ${message}, ${thread_id}, ${turn}, ${target}, captures and the
+ * environment; ${context} and ${messages} as JSON values. A directive field
+ * and the unknown-type client fault are applied to the built object.
+ */
+static char *build_message(const ar_scenario *scn, const ar_turn *t, sess_state *st, ar_vars *vars,
+                           const cJSON *history, const char *type, char **expanded_msg, char *err,
                            size_t err_len)
 {
     char *msg = NULL, *directive = NULL;
@@ -193,24 +266,42 @@ static char *build_message(const ar_scenario *scn, const ar_turn *t, const char 
         free(msg);
         return NULL;
     }
-    cJSON *frame = cJSON_CreateObject();
-    cJSON_AddStringToObject(frame, "type", type ? type : "user_message");
-    cJSON_AddStringToObject(frame, "thread_id", thread_id);
-    cJSON_AddStringToObject(frame, "message", msg);
-    if (directive) cJSON_AddStringToObject(frame, d->field, directive);
-    free(directive);
+    cJSON *ctx = NULL;
     if (t->context) {
-        cJSON *ctx = cJSON_Duplicate(t->context, 1);
+        ctx = cJSON_Duplicate(t->context, 1);
         if (!ctx || expand_json(ctx, vars, err, err_len)) {
             cJSON_Delete(ctx);
-            cJSON_Delete(frame);
             free(msg);
+            free(directive);
             return NULL;
         }
-        cJSON_AddItemToObject(frame, "context", ctx);
     }
-    char *out = cJSON_PrintUnformatted(frame);
-    cJSON_Delete(frame);
+    ar_vars_set(vars, "message", msg);
+    char *out = ar_pf_build_send(st->pf, st->pf->send, vars, ctx, history, err, err_len);
+    cJSON_Delete(ctx);
+    if (out && (directive || type)) {
+        cJSON *frame = cJSON_Parse(out);
+        free(out);
+        out = NULL;
+        if (cJSON_IsObject(frame)) {
+            if (directive) {
+                cJSON_DeleteItemFromObjectCaseSensitive(frame, d->field);
+                cJSON_AddStringToObject(frame, d->field, directive);
+            }
+            if (type) {
+                cJSON_DeleteItemFromObjectCaseSensitive(frame, "type");
+                cJSON_AddStringToObject(frame, "type", type);
+            }
+            out = cJSON_PrintUnformatted(frame);
+        }
+        cJSON_Delete(frame);
+        if (!out) snprintf(err, err_len, "the profile's send template is not a JSON object");
+    }
+    free(directive);
+    if (!out) {
+        free(msg);
+        return NULL;
+    }
     *expanded_msg = msg;
     return out;
 }
@@ -267,6 +358,14 @@ static void describe_last(const sess_state *st, const ar_turn_result *tr, char *
     snprintf(out, len, "last event: %s", d);
 }
 
+/* The turn's response text: its deltas when the profile streams them, else
+ * the terminal event's text. Borrowed. */
+static const char *turn_response(const sess_state *st, const ar_event *terminal)
+{
+    if (st->pf->n_delta_types) return st->response.ptr ? st->response.ptr : "";
+    return terminal ? terminal->text : NULL;
+}
+
 static void judge_turn(const ar_turn *t, sess_state *st, ar_turn_result *tr, ar_vars *vars,
                        const char *thread_id)
 {
@@ -284,20 +383,22 @@ static void judge_turn(const ar_turn *t, sess_state *st, ar_turn_result *tr, ar_
     for (size_t i = 0; i < tr->first_event; i++)
         prev[i] = ar_rec_get(st->rec, st->sid, i);
     const ar_event *terminal = ar_rec_get(st->rec, st->sid, st->terminal_index);
+    const char *response = turn_response(st, terminal);
     ar_turn_obs obs = {
         .events = evs,
         .n_events = n,
         .terminal = terminal,
         .start_us = tr->start_us,
         .end_us = tr->end_us,
-        .response = terminal->text,
+        .response = response,
         .vars = vars,
         .prev_events = prev,
         .n_prev_events = tr->first_event,
     };
     ar_val_turn(&t->expect, &obs, &tr->checks);
+    if (st->pf->agui_invariants) ar_val_agui(&obs, &tr->checks);
     for (size_t c = 0; c < t->n_captures; c++)
-        ar_capture_take(&t->captures[c], terminal, thread_id, vars, &tr->checks);
+        ar_capture_take(&t->captures[c], terminal, response, thread_id, vars, &tr->checks);
     free(evs);
     free(prev);
 }
@@ -326,28 +427,205 @@ static void set_error(ar_session_result *out, ar_err code, char *msg)
     out->error = msg;
 }
 
-/*
- * Opens the session's connection and waits for the handshake. On failure
- * returns the error and writes why into why (the connection, if any, is
- * released).
- */
-static ar_err connect_wait(ar_loop *loop, const ar_sess_cfg *cfg, sess_state *st, const char *url,
-                           int64_t budget_us, ar_conn **conn, char *why, size_t why_len)
+/* Appends ?name=value&... (values URL-escaped) to url. Owned result. */
+static char *with_query(const char *url, const ar_profile *pf, const ar_vars *vars, char *err,
+                        size_t err_len)
 {
+    ar_buf b;
+    ar_buf_init(&b, 64 * 1024);
+    ar_buf_puts(&b, url);
+    for (size_t i = 0; i < pf->n_query; i++) {
+        char *v;
+        if (ar_tpl_expand(pf->query_tpls[i], vars, AR_TPL_PLAIN, &v, err, err_len)) {
+            ar_buf_free(&b);
+            return NULL;
+        }
+        ar_buf_puts(&b, (i == 0 && !strchr(url, '?')) ? "?" : "&");
+        ar_buf_puts(&b, pf->query_names[i]);
+        ar_buf_puts(&b, "=");
+        for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+            if (isalnum(*c) || strchr("-._~", *c))
+                ar_buf_append(&b, c, 1);
+            else
+                ar_buf_printf(&b, "%%%02X", *c);
+        }
+        free(v);
+    }
+    return ar_buf_take(&b);
+}
+
+/*
+ * Sets up what the profile asks of the connection (URL, headers,
+ * subprotocols) and opens it: a WebSocket, or an SSE "connection" whose
+ * requests are the turns. Template errors are the scenario's (AR_EINVAL).
+ */
+static ar_err open_conn(ar_loop *loop, const ar_scenario *scn, sess_state *st, const char *target,
+                        ar_vars *vars, ar_conn **conn, char *why, size_t why_len)
+{
+    const ar_profile *pf = st->pf;
+    char err[256];
+    char *url = NULL, *full = NULL, *sub = NULL;
+    const char **hdrs = calloc(2 * (pf->n_headers + 1) + 1, sizeof *hdrs);
+    char **vals = calloc(pf->n_headers + 2, sizeof *vals);
+    size_t nh = 0;
+    ar_err rc = AR_EINVAL;
+    *conn = NULL;
+    if (!hdrs || !vals) {
+        rc = AR_ENOMEM;
+        goto out;
+    }
+    ar_vars_set(vars, "target", target);
+    if (pf->url_tpl && ar_tpl_expand(pf->url_tpl, vars, AR_TPL_PLAIN, &url, err, sizeof err)) {
+        snprintf(why, why_len, "protocol %s: url: %s", pf->name, err);
+        goto out;
+    }
+    if (!(full = with_query(url ? url : target, pf, vars, err, sizeof err))) {
+        snprintf(why, why_len, "protocol %s: query: %s", pf->name, err);
+        goto out;
+    }
+    for (size_t i = 0; i < pf->n_headers; i++) {
+        if (ar_tpl_expand(pf->header_tpls[i], vars, AR_TPL_PLAIN, &vals[i], err, sizeof err)) {
+            snprintf(why, why_len, "protocol %s: header %s: %s", pf->name, pf->header_names[i],
+                     err);
+            goto out;
+        }
+        hdrs[2 * nh] = pf->header_names[i];
+        hdrs[2 * nh + 1] = vals[i];
+        nh++;
+    }
+    if (scn->directive.header) {
+        if (ar_tpl_expand(scn->directive.value_tpl, vars, AR_TPL_PLAIN, &vals[pf->n_headers], err,
+                          sizeof err)) {
+            snprintf(why, why_len, "%s: fault_directive: %s", scn->file, err);
+            goto out;
+        }
+        hdrs[2 * nh] = scn->directive.header;
+        hdrs[2 * nh + 1] = vals[pf->n_headers];
+        nh++;
+    }
+    if (pf->subprotocol_tpl &&
+        ar_tpl_expand(pf->subprotocol_tpl, vars, AR_TPL_PLAIN, &sub, err, sizeof err)) {
+        snprintf(why, why_len, "protocol %s: subprotocols: %s", pf->name, err);
+        goto out;
+    }
     st->open = st->closed = false;
     st->close_code = 0;
     st->close_detail[0] = '\0';
-    char err[256];
-    *conn = ar_ws_connect(loop, url, &sess_cb, st, err, sizeof err);
-    if (!*conn) {
-        snprintf(why, why_len, "target %s: %s", url, err);
-        return AR_EINVAL;
+    st->conn_frames = 0;
+    if (pf->transport == AR_PF_SSE) {
+        ar_sse_opts so = {.headers = hdrs, .n_headers = nh, .reconnect = pf->sse_reconnect};
+        *conn = ar_sse_open(loop, full, &so, &sess_cb, st, err, sizeof err);
+    } else {
+        ar_loop_set_headers(loop, hdrs, nh);
+        ar_loop_set_subprotocols(loop, sub);
+        *conn = ar_ws_connect(loop, full, &sess_cb, st, err, sizeof err);
+        ar_loop_set_headers(loop, NULL, 0);
+        ar_loop_set_subprotocols(loop, NULL);
     }
+    if (!*conn) {
+        snprintf(why, why_len, "target %s: %s", target, err);
+        goto out;
+    }
+    rc = AR_OK;
+out:
+    for (size_t i = 0; vals && i < pf->n_headers + 1; i++)
+        free(vals[i]);
+    free(vals);
+    free(hdrs);
+    free(url);
+    free(full);
+    free(sub);
+    return rc;
+}
+
+/* Runs the profile's handshake: wait for frames, send frames, capture. */
+static ar_err handshake(ar_loop *loop, const ar_sess_cfg *cfg, sess_state *st, ar_conn *conn,
+                        ar_vars *vars, int64_t deadline, char *why, size_t why_len)
+{
+    const ar_profile *pf = st->pf;
+    size_t seen = ar_rec_count(st->rec, st->sid);
+    for (size_t i = 0; i < pf->n_handshake; i++) {
+        const ar_pf_step *step = &pf->handshake[i];
+        char err[256];
+        if (step->kind == AR_PF_HS_SEND) {
+            char *frame = ar_pf_build_send(pf, step->frame, vars, NULL, NULL, err, sizeof err);
+            if (!frame) {
+                snprintf(why, why_len, "protocol %s: handshake step %zu: %s", pf->name, i + 1, err);
+                return AR_EINVAL;
+            }
+            ar_err rc = ar_conn_send(conn, frame, strlen(frame));
+            free(frame);
+            if (rc) {
+                snprintf(why, why_len, "handshake step %zu: could not send: %s", i + 1,
+                         ar_strerror(rc));
+                return AR_ECONNECT;
+            }
+            continue;
+        }
+        for (;;) {
+            size_t n = ar_rec_count(st->rec, st->sid);
+            for (; seen < n; seen++) {
+                const ar_event *ev = ar_rec_get(st->rec, st->sid, seen);
+                if (ev->kind == AR_EV_FAULT || !ev->raw) continue;
+                if (!ar_pf_frame_matches(pf, ev->raw, ev->raw_len, step->type,
+                                         step->has_when ? &step->when : NULL))
+                    continue;
+                for (size_t c = 0; c < step->n_caps; c++) {
+                    char *v = ar_pf_frame_value(ev->raw, ev->raw_len, step->cap_pointers[c]);
+                    if (!v) {
+                        snprintf(why, why_len,
+                                 "handshake step %zu: capture '%s': %s not found in the frame",
+                                 i + 1, step->cap_names[c], step->cap_pointers[c]);
+                        return AR_EPROTO;
+                    }
+                    ar_vars_set(vars, step->cap_names[c], v);
+                    free(v);
+                }
+                seen++;
+                goto next_step;
+            }
+            if (st->closed) {
+                snprintf(why, why_len,
+                         "the service closed the connection during the handshake (%s)",
+                         st->close_detail);
+                return AR_ECONNECT;
+            }
+            int64_t left = deadline - ar_now_us();
+            if (left <= 0 || atomic_load(cfg->stop)) {
+                snprintf(why, why_len, "handshake step %zu: no frame %s%s within the deadline",
+                         i + 1, step->type ? "of type " : "matching its condition",
+                         step->type ? step->type : "");
+                return AR_ETIMEOUT;
+            }
+            ar_loop_step(loop, left < STEP_MAX_US ? left : STEP_MAX_US);
+        }
+    next_step:;
+    }
+    return AR_OK;
+}
+
+/*
+ * Opens the session's connection, waits for it, and runs the profile's
+ * handshake. On failure returns the error and writes why into why (the
+ * connection, if any, is released).
+ */
+static ar_err connect_wait(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn,
+                           sess_state *st, const char *url, ar_vars *vars, int64_t budget_us,
+                           ar_conn **conn, char *why, size_t why_len)
+{
+    ar_err rc = open_conn(loop, scn, st, url, vars, conn, why, why_len);
+    if (rc) return rc;
     int64_t deadline = ar_now_us() + budget_us;
     while (!st->open && !st->closed && !atomic_load(cfg->stop) && ar_now_us() < deadline)
         ar_loop_step(loop, STEP_MAX_US);
-    if (st->open) return AR_OK;
-    ar_err rc = AR_ECONNECT;
+    if (st->open) {
+        rc = handshake(loop, cfg, st, *conn, vars, deadline, why, why_len);
+        if (rc == AR_OK) return AR_OK;
+        ar_conn_close(*conn);
+        *conn = NULL;
+        return rc == AR_EINVAL ? AR_EINVAL : AR_ECONNECT;
+    }
+    rc = AR_ECONNECT;
     if (atomic_load(cfg->stop)) {
         snprintf(why, why_len, "interrupted while connecting");
         rc = AR_EINTERNAL;
@@ -402,7 +680,8 @@ static void await_turn(ar_loop *loop, const ar_sess_cfg *cfg, sess_state *st, ar
                        const ar_client_fault *cf, int64_t deadline)
 {
     bool paused_once = false;
-    while (!st->terminal_seen && !st->closed && !st->disconnect_now && !atomic_load(cfg->stop)) {
+    while (!st->terminal_seen && !st->closed && !st->disconnect_now && !st->stream_ended &&
+           !atomic_load(cfg->stop)) {
         int64_t left = deadline - ar_now_us();
         if (left <= 0) break;
         if (cf->kind == AR_CF_SLOW_READER && !paused_once && st->turn_frames > 0) {
@@ -421,6 +700,25 @@ static void await_turn(ar_loop *loop, const ar_sess_cfg *cfg, sess_state *st, ar
         ar_loop_step(loop, left < STEP_MAX_US ? left : STEP_MAX_US);
     }
     if (st->terminal_seen) ar_loop_step(loop, 0); /* frames that trail the terminal one */
+    /* An SSE response ends after its terminal event; reading it to the end
+     * catches events sent after the terminal one (nothing_after_terminal)
+     * and frees the connection for the next turn's request. */
+    int64_t grace = ar_now_us() + SSE_TAIL_US;
+    while (st->pf->transport == AR_PF_SSE && st->terminal_seen && !st->stream_ended &&
+           !st->closed && ar_now_us() < grace && !atomic_load(cfg->stop))
+        ar_loop_step(loop, STEP_MAX_US);
+}
+
+/* Appends {"id", "role", "content"} to the conversation. */
+static void push_message(cJSON *history, const char *role, const char *content)
+{
+    cJSON *m = cJSON_CreateObject();
+    char id[32];
+    snprintf(id, sizeof id, "msg-%d", cJSON_GetArraySize(history) + 1);
+    cJSON_AddStringToObject(m, "id", id);
+    cJSON_AddStringToObject(m, "role", role);
+    cJSON_AddStringToObject(m, "content", content);
+    cJSON_AddItemToArray(history, m);
 }
 
 void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, uint32_t index,
@@ -432,11 +730,12 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
     out->start_us = ar_now_us();
     out->turns = calloc(scn->n_turns ? scn->n_turns : 1, sizeof *out->turns);
     ar_vars *vars = ar_vars_new();
-    sess_state st = {.rec = cfg->rec};
+    sess_state st = {.rec = cfg->rec, .pf = scn->profile};
+    ar_buf_init(&st.response, AR_FRAME_MAX_BYTES);
+    cJSON *history = cJSON_CreateArray(); /* the conversation so far, for ${messages} */
     ar_conn *conn = NULL;
     char err[512];
     char *turn_thread = NULL;
-    bool headers_set = false;
     if (!out->turns || !vars) {
         set_error(out, AR_ENOMEM, ar_strdup("out of memory"));
         goto done;
@@ -476,23 +775,13 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
     } else {
         out->thread_id = make_thread_id(index, 0);
     }
-    if (scn->directive.header) {
-        char *value = NULL;
-        if (ar_tpl_expand(scn->directive.value_tpl, NULL, AR_TPL_PLAIN, &value, err, sizeof err)) {
-            set_error(out, AR_EINVAL, ar_asprintf("%s: fault_directive: %s", scn->file, err));
-            goto done;
-        }
-        const char *pair[2] = {scn->directive.header, value};
-        ar_loop_set_headers(loop, pair, 1);
-        headers_set = true;
-        free(value);
-    }
-
     st.checks = scn->n_turns ? &out->turns[0].checks : NULL;
     int64_t connect_budget =
         scn->n_turns ? ar_scn_turn_timeout_us(scn, &scn->turns[0]) : CONNECT_TIMEOUT_MAX_US;
     if (connect_budget > CONNECT_TIMEOUT_MAX_US) connect_budget = CONNECT_TIMEOUT_MAX_US;
-    ar_err crc = connect_wait(loop, cfg, &st, out->target, connect_budget, &conn, err, sizeof err);
+    ar_vars_set(vars, "thread_id", out->thread_id);
+    ar_err crc = connect_wait(loop, cfg, scn, &st, out->target, vars, connect_budget, &conn, err,
+                              sizeof err);
     if (crc) {
         set_error(out, crc, ar_strdup(err));
         goto done;
@@ -506,7 +795,8 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
         if (atomic_load(cfg->stop)) break;
         if (!conn) { /* an earlier client fault closed it: same thread, new connection */
             int64_t t0 = ar_now_us();
-            crc = connect_wait(loop, cfg, &st, out->target, connect_budget, &conn, err, sizeof err);
+            crc = connect_wait(loop, cfg, scn, &st, out->target, vars, connect_budget, &conn, err,
+                               sizeof err);
             tr->ran = true;
             tr->start_us = tr->end_us = ar_now_us();
             tr->first_event = ar_rec_count(st.rec, st.sid);
@@ -524,8 +814,18 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
             thread_id = turn_thread;
         }
         char *msg = NULL;
+        char turn_no[24];
+        snprintf(turn_no, sizeof turn_no, "%zu", k + 1);
+        ar_vars_set(vars, "thread_id", thread_id);
+        ar_vars_set(vars, "turn", turn_no);
+        /* The user's message joins the conversation before it is sent, so a
+         * stateless protocol's ${messages} carries it. */
+        char *peek = NULL;
+        if (ar_tpl_expand(t->message_tpl, vars, AR_TPL_PLAIN, &peek, err, sizeof err) == AR_OK)
+            push_message(history, "user", peek);
+        free(peek);
         char *frame =
-            build_message(scn, t, thread_id, vars,
+            build_message(scn, t, &st, vars, history,
                           cf->kind == AR_CF_SEND_UNKNOWN_TYPE ? "agentrig.unknown_type" : NULL,
                           &msg, err, sizeof err);
         tr->ran = true;
@@ -539,6 +839,8 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
         tr->message = msg;
         st.turn = (uint32_t)(k + 1);
         st.terminal_seen = false;
+        st.stream_ended = false;
+        ar_buf_reset(&st.response);
         st.turn_frames = 0;
         st.disconnect_now = false;
         st.cf = cf;
@@ -567,7 +869,8 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
             tr->end_us = ar_now_us();
             tr->n_events = ar_rec_count(st.rec, st.sid) - tr->first_event;
             int64_t t0 = ar_now_us();
-            crc = connect_wait(loop, cfg, &st, out->target, connect_budget, &conn, err, sizeof err);
+            crc = connect_wait(loop, cfg, scn, &st, out->target, vars, connect_budget, &conn, err,
+                               sizeof err);
             if (crc) {
                 ar_checks_add(&tr->checks, "completed", false,
                               "completed: disconnected after %zu events (client fault), then "
@@ -605,9 +908,30 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
                               "completed: agent_completed after %s (%zu events)", took,
                               tr->n_events);
             judge_turn(t, &st, tr, vars, thread_id);
+            const char *resp = turn_response(&st, term);
+            push_message(history, "assistant", resp ? resp : "");
             continue;
         }
         tr->end_us = ar_now_us();
+        if (st.closed && st.conn_frames == 0 && !sends_bad_frame(cf)) {
+            /* Accepted, then closed without a word (a rejected token, say):
+             * the service could not be used at all. */
+            set_error(out, AR_ECONNECT,
+                      ar_asprintf("%s: the service closed the connection before answering: %s",
+                                  out->target, st.close_detail));
+            break;
+        }
+        if (st.stream_ended && !st.terminal_seen && rc == AR_OK) {
+            if (st.stream_why != AR_OK)
+                ar_checks_add(&tr->checks, "completed", false, "completed: %s; %s",
+                              st.stream_detail, last);
+            else
+                ar_checks_add(&tr->checks, "completed", false,
+                              "completed: the stream ended without a terminal event after %zu "
+                              "events; %s",
+                              tr->n_events, last);
+            break;
+        }
         if (st.closed && sends_bad_frame(cf) && clean_close(st.close_code)) {
             ar_checks_add(&tr->checks, "completed", true,
                           "completed: the service closed the connection cleanly after the %s "
@@ -634,7 +958,8 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
 
 done:
     free(turn_thread);
-    if (headers_set) ar_loop_set_headers(loop, NULL, 0);
+    ar_buf_free(&st.response);
+    cJSON_Delete(history);
     if (conn) {
         ar_conn_close(conn);
         ar_loop_step(loop, 0); /* let the close frame go out; the loop frees the rest */

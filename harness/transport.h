@@ -79,16 +79,16 @@ ar_conn *ar_ws_connect(ar_loop *loop, const char *url, const ar_conn_cb *cb, voi
  * connection. Returns NULL with err set for a URL it cannot use.
  */
 typedef struct {
-    const char *method;          /* default "POST" */
-    const char *const *headers;  /* n_headers (name, value) pairs, copied */
+    const char *method;         /* default "POST" */
+    const char *const *headers; /* n_headers (name, value) pairs, copied */
     size_t n_headers;
-    size_t max_event_bytes;      /* default AR_FRAME_MAX_BYTES (1 MiB) */
-    bool reconnect;              /* a dropped stream is retried once with Last-Event-ID */
-    int64_t connect_timeout_us;  /* default 10 s */
+    size_t max_event_bytes;     /* default AR_FRAME_MAX_BYTES (1 MiB) */
+    bool reconnect;             /* a dropped stream is retried once with Last-Event-ID */
+    int64_t connect_timeout_us; /* default 10 s */
 } ar_sse_opts;
 
-ar_conn *ar_sse_open(ar_loop *loop, const char *url, const ar_sse_opts *opts,
-                     const ar_conn_cb *cb, void *user, char *err, size_t err_len);
+ar_conn *ar_sse_open(ar_loop *loop, const char *url, const ar_sse_opts *opts, const ar_conn_cb *cb,
+                     void *user, char *err, size_t err_len);
 
 /* Extra handshake headers for the next ar_ws_connect on this thread's loop:
  * n pairs of (name, value), copied. Used for header fault directives and

@@ -53,9 +53,11 @@ struct ws_conn {
     char *path;
     char close_detail[160];
     int close_code;
+    char **headers; /* handshake headers (name, value, ...), copied at connect: lws asks later */
+    size_t n_headers;
+    char *subprotocols;
     ws_conn *next; /* the loop's list, so ar_loop_free can release everything */
 };
-
 
 static void conn_release(ws_conn *c)
 {
@@ -69,6 +71,10 @@ static void conn_release(ws_conn *c)
     for (size_t i = 0; i < c->q_n; i++)
         free(c->q[(c->q_head + i) % SENDQ_MAX].data);
     ar_buf_free(&c->rx);
+    for (size_t i = 0; i < c->n_headers; i++)
+        free(c->headers[i]);
+    free(c->headers);
+    free(c->subprotocols);
     free(c->host);
     free(c->path);
     free(c);
@@ -209,13 +215,12 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
         if (!c) break;
         unsigned char **p = in, *end = *p + len;
-        ar_loop *l = c->loop;
-        for (size_t i = 0; i + 1 < l->n_headers; i += 2) {
+        for (size_t i = 0; i + 1 < c->n_headers; i += 2) {
             char name[256];
-            snprintf(name, sizeof name, "%s:", l->headers[i]);
+            snprintf(name, sizeof name, "%s:", c->headers[i]);
             if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                            (const unsigned char *)l->headers[i + 1],
-                                            (int)strlen(l->headers[i + 1]), p, end))
+                                            (const unsigned char *)c->headers[i + 1],
+                                            (int)strlen(c->headers[i + 1]), p, end))
                 return -1;
         }
         break;
@@ -429,6 +434,12 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
         return NULL;
     }
     c->base.ops = &ws_ops;
+    if (l->n_headers && (c->headers = calloc(l->n_headers, sizeof *c->headers))) {
+        for (size_t i = 0; i < l->n_headers; i++)
+            c->headers[i] = strdup(l->headers[i]);
+        c->n_headers = l->n_headers;
+    }
+    c->subprotocols = ar_strdup(l->subprotocols);
     c->loop = l;
     c->tls = tls;
     c->port = port;
@@ -461,7 +472,7 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
     ci.origin = c->host;
     ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
     ci.ietf_version_or_minus_one = -1;
-    ci.protocol = l->subprotocols; /* Sec-WebSocket-Protocol, NULL: none */
+    ci.protocol = c->subprotocols;       /* Sec-WebSocket-Protocol, NULL: none */
     ci.local_protocol_name = "agentrig"; /* our callback, whatever the service speaks */
     ci.opaque_user_data = c;
     ci.pwsi = &c->wsi;

@@ -99,6 +99,34 @@ ar_err ar_fsutil_open(ar_fsutil_file *af, const char *path, char *err, size_t er
     return AR_OK;
 }
 
+/* Rewrites a finished temporary file with every secret masked. */
+static int mask_file(const char *tmp)
+{
+    FILE *f = fopen(tmp, "rb");
+    if (!f) return -1;
+    ar_buf b;
+    ar_buf_init(&b, (size_t)1 << 31);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (ar_buf_append(&b, chunk, n) != AR_OK) break;
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        ar_buf_free(&b);
+        return -1;
+    }
+    size_t len = 0;
+    char *masked = ar_report_mask(b.ptr ? b.ptr : "", b.len, &len);
+    ar_buf_free(&b);
+    if (!masked) return -1;
+    f = fopen(tmp, "wb");
+    int rc = f && fwrite(masked, 1, len, f) == len ? 0 : -1;
+    if (f && fclose(f) != 0) rc = -1;
+    free(masked);
+    return rc;
+}
+
 ar_err ar_fsutil_commit(ar_fsutil_file *af, char *err, size_t err_len)
 {
     ar_err rc = AR_OK;
@@ -116,6 +144,10 @@ ar_err ar_fsutil_commit(ar_fsutil_file *af, char *err, size_t err_len)
         saved_errno = errno;
     }
     af->f = NULL;
+    if (!bad && ar_report_has_secrets() && mask_file(af->tmp) != 0) {
+        bad = 1;
+        saved_errno = errno;
+    }
     if (bad) {
         set_err(err, err_len, af->tmp, saved_errno ? strerror(saved_errno) : "write failed");
         rc = AR_EIO;

@@ -23,6 +23,17 @@ ar_err ar_report_transcripts(ar_run_result *r, const char *dir, char *err, size_
 /* Human summary. color: use ANSI colour (caller decides: TTY and no NO_COLOR). */
 void ar_report_summary(const ar_run_result *r, FILE *out, bool color);
 
+/*
+ * Secrets (reports/secrets.c): values registered here (copied; 4 bytes or
+ * longer) are replaced by "***" in every report file as it is committed, and
+ * in text passed through ar_report_mask (the summary, error lines).
+ */
+void ar_report_add_secret(const char *value);
+void ar_report_clear_secrets(void);
+bool ar_report_has_secrets(void);
+/* Returns an owned, NUL-terminated copy of s[0..len) with secrets masked. */
+char *ar_report_mask(const char *s, size_t len, size_t *out_len);
+
 /* mkdir -p for the parent directory of path. */
 ar_err ar_mkdirs_for(const char *path);
 

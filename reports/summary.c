@@ -9,6 +9,7 @@
 #include "report.h"
 #include "text.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define SGR_RESET "\x1b[0m"
@@ -30,7 +31,22 @@ static const char *session_name(const ar_session_result *s)
  * Prints s with control characters escaped; each newline continues at
  * `indent` so multi-line messages stay under their heading.
  */
+static void put_text_raw(FILE *out, const char *s, const char *indent);
+
+/* Everything the summary prints from a service or a scenario passes here,
+ * so a secret never reaches the terminal. */
 static void put_text(FILE *out, const char *s, const char *indent)
+{
+    if (!s || !ar_report_has_secrets()) {
+        put_text_raw(out, s, indent);
+        return;
+    }
+    char *masked = ar_report_mask(s, strlen(s), NULL);
+    put_text_raw(out, masked ? masked : "***", indent);
+    free(masked);
+}
+
+static void put_text_raw(FILE *out, const char *s, const char *indent)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t len = s ? strlen(s) : 0, i = 0;

@@ -1,6 +1,7 @@
 /*
  * main.c - agentrig's entry point: picks the mode and hands over.
  */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    /* Once, before any thread: curl's lazy global init is not thread-safe
+     * everywhere, and workers, the proxy and HTTP steps all use curl. */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc < 2) {
         fputs(usage, stderr);
         return AR_EXIT_USAGE;

@@ -21,6 +21,7 @@
 
 #include "../harness/ar.h"
 #include "../harness/recorder.h"
+#include "../harness/profile.h"
 #include "../harness/refproc.h"
 #include "../harness/scenario.h"
 #include "../harness/session.h"
@@ -330,6 +331,13 @@ int ar_run_main(int argc, char **argv)
             need_tls = true;
         free(url);
     }
+    /* A profile's secrets (tokens in environment variables) are masked in
+     * everything agentrig writes. */
+    for (size_t i = 0; i < n; i++) {
+        const ar_profile *pf = picked[i]->profile;
+        for (size_t k = 0; pf && k < pf->n_secrets; k++)
+            ar_report_add_secret(getenv(pf->secrets[k]));
+    }
     if (n == 0) {
         fprintf(stderr, "agentrig run: no scenario matches the given --tag\n");
         exit_code = AR_EXIT_USAGE;
@@ -449,8 +457,11 @@ int ar_run_main(int argc, char **argv)
                 config_error = true;
             else
                 infra_error = true;
-            fprintf(stderr, "agentrig run: %s: %s\n", picked[i]->name,
-                    results[i].error ? results[i].error : ar_strerror(results[i].error_code));
+            const char *e =
+                results[i].error ? results[i].error : ar_strerror(results[i].error_code);
+            char *masked = ar_report_mask(e, strlen(e), NULL);
+            fprintf(stderr, "agentrig run: %s: %s\n", picked[i]->name, masked ? masked : "***");
+            free(masked);
         } else if (results[i].outcome == AR_OUT_FAIL) {
             failed = true;
         }

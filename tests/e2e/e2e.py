@@ -11,7 +11,13 @@ Header lines (at the top of the case file, before the YAML):
   # expect-transcript: text             must appear in some session transcript (repeatable)
   # needs: badserver                    start tests/e2e/badserver.py, export BAD_URL
   # needs: refagent                     start refagent by hand, export REF_URL
+  # needs: netra                        start tests/peers/netra_peer.py, export NETRA_URL
+                                        and NETRA_TOKEN (a valid JWT)
+  # needs: agui                         start tests/peers/agui/server.mjs, export AGUI_URL
+  # needs: agui-broken                  the same with --broken (an out-of-order stream)
+  # needs: badsse                       start tests/e2e/badsse.py, export BADSSE_URL
   # command: chaos                      the agentrig command (default: run)
+  # env: NAME=value                     set after the services start (repeatable)
   # args: --jobs 2                      extra arguments before the paths
   # paths: scenarios/                   run these instead of the case file itself
                                         (paths under scenarios/ or tests/ are taken
@@ -32,8 +38,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 
-def start_server(cmd):
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def start_server(cmd, env=None):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         env=env)
     for _ in range(50):
         line = p.stdout.readline()
         if not line:
@@ -54,6 +61,7 @@ def main():
     exp_exit, outputs, reports, junit, needs, extra = None, [], [], None, [], []
     transcripts = []
     command = "run"
+    env_over = {}
     paths = [a.case]
     with open(a.case) as f:
         for line in f:
@@ -75,6 +83,9 @@ def main():
                 needs.append(val)
             elif key == "args":
                 extra += shlex.split(val)
+            elif key == "env":
+                k, _, v2 = val.partition("=")
+                env_over[k.strip()] = v2.strip()
             elif key == "command":
                 command = val
             elif key == "paths":
@@ -91,11 +102,33 @@ def main():
             p, url = start_server(["/usr/bin/python3", os.path.join(HERE, "badserver.py"), "120"])
             procs.append(p)
             env["BAD_URL"] = url
+        if "netra" in needs:
+            secret = "agentrig-e2e-secret"
+            penv = dict(env, NETRA_JWT_SECRET=secret)
+            p, url = start_server(["/usr/bin/python3", os.path.join(REPO, "tests/peers/netra_peer.py"),
+                                   "--port", "0", "--lifetime", "120"], penv)
+            procs.append(p)
+            env["NETRA_URL"] = url
+            sys.path.insert(0, os.path.join(REPO, "tests/peers"))
+            from mint_jwt import mint
+            env["NETRA_TOKEN"] = mint(secret, 600)
+        for flavour in ("agui", "agui-broken"):
+            if flavour in needs:
+                cmd = ["node", os.path.join(REPO, "tests/peers/agui/server.mjs"), "--port", "0",
+                       "--lifetime", "120"] + (["--broken"] if flavour == "agui-broken" else [])
+                p, url = start_server(cmd)
+                procs.append(p)
+                env["AGUI_URL"] = url
+        if "badsse" in needs:
+            p, url = start_server(["/usr/bin/python3", os.path.join(HERE, "badsse.py"), "120"])
+            procs.append(p)
+            env["BADSSE_URL"] = url
         if "refagent" in needs:
             p, url = start_server([a.refagent, "--port", "0", "--think-ms", "0"])
             procs.append(p)
             env["REF_URL"] = url
             env["REF_WSS_URL"] = url.replace("ws://", "wss://", 1)
+        env.update(env_over)
         with tempfile.TemporaryDirectory(prefix="agentrig-e2e-") as out:
             def resolve(args):
                 def expand(x):
@@ -154,6 +187,16 @@ def main():
             for s in transcripts:
                 if s not in ttext:
                     print(f"FAIL: no transcript contains: {s}")
+                    ok = False
+            # A secret of the scenario's profile never reaches a file.
+            if "netra" in needs and env.get("NETRA_TOKEN"):
+                for root, _, files in os.walk(out):
+                    for name in files:
+                        if env["NETRA_TOKEN"] in open(os.path.join(root, name), errors="replace").read():
+                            print(f"FAIL: the secret NETRA_TOKEN appears in {name}")
+                            ok = False
+                if env["NETRA_TOKEN"] in both:
+                    print("FAIL: the secret NETRA_TOKEN appears in the output")
                     ok = False
             if junit:
                 args = ["/usr/bin/python3", os.path.join(REPO, "tests/tools/check_junit.py"),

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capture.h"
+#include "profile.h"
 
 static const char *final_frame =
     "{\"type\":\"agent_completed\",\"agent\":\"Supervisor\",\"run_id\":\"r1\","
@@ -28,7 +29,12 @@ static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
     ar_event_init(&f->terminal);
-    assert_int_equal(ar_event_decode_native(final_frame, strlen(final_frame), &f->terminal), AR_OK);
+    ar_profile *native = NULL;
+    char perr[256];
+    assert_int_equal(ar_pf_load("native", &native, perr, sizeof perr), AR_OK);
+    assert_int_equal(ar_pf_decode(native, final_frame, strlen(final_frame), &f->terminal, NULL),
+                     AR_OK);
+    ar_pf_free(native);
     f->vars = ar_vars_new();
     ar_checks_init(&f->checks);
     /* Captures come from the real loader, so regexes are compiled as in a run. */
@@ -75,9 +81,11 @@ static const ar_capture *cap(fx *f, const char *name)
 static void takes_group_one_or_the_whole_match(void **state)
 {
     fx *f = *state;
-    assert_true(ar_capture_take(cap(f, "spend"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_true(ar_capture_take(cap(f, "spend"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                &f->checks));
     assert_string_equal(ar_vars_get(f->vars, "spend"), "50");
-    assert_true(ar_capture_take(cap(f, "whole"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_true(ar_capture_take(cap(f, "whole"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                &f->checks));
     assert_string_equal(ar_vars_get(f->vars, "whole"), "P-17");
     assert_int_equal(f->checks.n, 0); /* success adds no check */
 }
@@ -85,35 +93,41 @@ static void takes_group_one_or_the_whole_match(void **state)
 static void takes_values_of_the_final_frame(void **state)
 {
     fx *f = *state;
-    assert_true(ar_capture_take(cap(f, "plan"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_true(ar_capture_take(cap(f, "plan"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                &f->checks));
     assert_string_equal(ar_vars_get(f->vars, "plan"), "P-17");
-    assert_true(ar_capture_take(cap(f, "pct"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_true(ar_capture_take(cap(f, "pct"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                &f->checks));
     assert_string_equal(ar_vars_get(f->vars, "pct"), "42");
-    assert_true(ar_capture_take(cap(f, "steps"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_true(ar_capture_take(cap(f, "steps"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                &f->checks));
     assert_string_equal(ar_vars_get(f->vars, "steps"), "[\"a\",\"b\"]");
-    assert_true(ar_capture_take(cap(f, "digits"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_true(ar_capture_take(cap(f, "digits"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                &f->checks));
     assert_string_equal(ar_vars_get(f->vars, "digits"), "17");
 }
 
 static void thread_id_prefers_what_the_service_reported(void **state)
 {
     fx *f = *state;
-    assert_true(ar_capture_take(cap(f, "tid"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_true(ar_capture_take(cap(f, "tid"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                &f->checks));
     assert_string_equal(ar_vars_get(f->vars, "tid"), "svc-thread-7");
     free(f->terminal.thread_id);
     f->terminal.thread_id = NULL;
-    assert_true(ar_capture_take(cap(f, "tid"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_true(ar_capture_take(cap(f, "tid"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                &f->checks));
     assert_string_equal(ar_vars_get(f->vars, "tid"), "mine");
 }
 
 static void failures_are_checks_that_say_why(void **state)
 {
     fx *f = *state;
-    assert_false(ar_capture_take(cap(f, "nope"), &f->terminal, "mine", f->vars, &f->checks));
-    assert_false(ar_capture_take(cap(f, "gone"), &f->terminal, "mine", f->vars, &f->checks));
-    free(f->terminal.text);
-    f->terminal.text = NULL;
-    assert_false(ar_capture_take(cap(f, "spend"), &f->terminal, "mine", f->vars, &f->checks));
+    assert_false(ar_capture_take(cap(f, "nope"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                 &f->checks));
+    assert_false(ar_capture_take(cap(f, "gone"), &f->terminal, f->terminal.text, "mine", f->vars,
+                                 &f->checks));
+    assert_false(ar_capture_take(cap(f, "spend"), &f->terminal, NULL, "mine", f->vars, &f->checks));
     assert_int_equal(f->checks.n, 3);
     assert_int_equal(ar_checks_failed(&f->checks), 3);
     assert_string_equal(f->checks.items[0].name, "capture");

@@ -314,14 +314,12 @@ static const bad_case bad_cases[] = {
      "x.yaml:4:11: unknown key 'tool_falure' (did you mean 'tool_failure'?)"},
     {T1 "thresholds: {recovery: ['rate >= fast']}\n", AR_EINVAL,
      "x.yaml:4:24: threshold 'rate >= fast' on recovery: invalid value 'fast'"},
-    /* later features */
-    {"name: x\nprotocol: netra\n"
-     "turns: [{send: a}]\n",
-     AR_EINVAL,
-     "x.yaml:2:11: protocol 'netra' is not supported in this version of agentrig (valid: "
-     "native)"},
+    /* protocols: a built-in's name or a profile file (test_scn_profile.c) */
     {"name: x\nprotocol: grpc\n", AR_EINVAL,
-     "x.yaml:2:11: unknown protocol 'grpc' (valid: native)"},
+     "x.yaml:2:11: unknown protocol 'grpc' (built-in: native, netra, ag-ui; or a path to a "
+     "profile file)"},
+    {"name: x\nprotocol: ./no-such-profile.yaml\n", AR_EINVAL,
+     "x.yaml:2:11: ./no-such-profile.yaml: cannot open the profile: No such file or directory"},
     /* wrong types */
     {"name: x\ntimeout: fast\n", AR_EINVAL,
      "x.yaml:2:10: 'timeout' must be a duration like 45s, 500ms or 2m (got 'fast')"},
