@@ -29,6 +29,7 @@ struct ar_loop {
     char **headers; /* name, value, name, value ... for the next connections */
     size_t n_headers;
     char *subprotocols; /* for the next connections, or NULL */
+    int ping_every_s;   /* for the next connections; 0: none */
     lws_sorted_usec_list_t wake;
     ws_conn *conns;
     void *sse; /* the SSE side (sse_conn.c): its curl multi handle and transfers; NULL until used */

@@ -50,8 +50,8 @@ static const char *const context_fields[] = {"thread_id",     "agent", "run_id",
 static const char *const scn_keys[] = {"name",      "tags",       "target",         "protocol",
                                        "thread_id", "timeout",    "turns",          "faults",
                                        "proxy",     "thresholds", "fault_directive"};
-static const char *const turn_keys[] = {"send",    "timeout",      "expect",
-                                        "capture", "client_fault", "fault_directive"};
+static const char *const turn_keys[] = {"send",         "timeout",         "expect", "capture",
+                                        "client_fault", "fault_directive", "http"};
 static const char *const send_keys[] = {"message", "context", "new_thread"};
 static const char *const expect_keys[] = {"events",   "route",   "tools",
                                           "response", "latency", "context"};
@@ -517,8 +517,17 @@ static ar_err parse_turn(ar_yt *l, const yaml_node_t *n, size_t idx, ar_turn *t)
     if (n->type != YAML_MAPPING_NODE)
         return AR_YT_FAIL(l, n, "turn %zu must be a mapping with 'send' and 'expect'", idx + 1);
     AR_YT_TRY(ar_yt_check_map(l, n, "turn", turn_keys, AR_ARRAY_LEN(turn_keys)));
-    yaml_node_t *v = ar_yt_map_get(l, n, "send");
-    if (!v) return AR_YT_FAIL(l, n, "turn %zu has no 'send'", idx + 1);
+    yaml_node_t *v = ar_yt_map_get(l, n, "http");
+    if (v) {
+        /* An HTTP step stands alone: it sends no message and expects its own way. */
+        if (n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1)
+            return AR_YT_FAIL(l, n, "turn %zu: an 'http' step is a turn of its own (its keys go "
+                                    "inside 'http:')",
+                              idx + 1);
+        return ar_scnh_parse_step(l, v, &t->http);
+    }
+    v = ar_yt_map_get(l, n, "send");
+    if (!v) return AR_YT_FAIL(l, n, "turn %zu has no 'send' (or 'http')", idx + 1);
     AR_YT_TRY(parse_send(l, v, t));
     if ((v = ar_yt_map_get(l, n, "timeout")))
         AR_YT_TRY(ar_yt_get_duration(l, v, "timeout", &t->timeout_us));
@@ -992,6 +1001,7 @@ void ar_scn_free(ar_scenario *s)
         }
         free(t->captures);
         ar_scnf_client_fault_clear(&t->client_fault);
+        ar_scnh_free_step(t->http);
         ar_scnf_directive_clear(&t->directive);
     }
     free(s->turns);

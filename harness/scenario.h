@@ -216,6 +216,9 @@ typedef struct {
     size_t n_captures;
     ar_client_fault client_fault; /* kind AR_CF_NONE when the turn has none */
     ar_directive directive;       /* value_tpl NULL when the turn has none */
+    /* An `http:` step instead of a message (login, ticket...): harness/httpstep.h.
+     * NULL for an ordinary turn. */
+    struct ar_http_step *http;
     ar_srcloc loc;
 } ar_turn;
 

@@ -22,6 +22,11 @@ ar_err ar_scnf_parse_client_fault(ar_yt *l, const yaml_node_t *n, ar_client_faul
 /* A standalone rules file's root -> compiled rules (owned). */
 ar_err ar_scnf_parse_rules_file(ar_yt *l, const yaml_node_t *root, ar_px_rule **out, size_t *n_out);
 
+/* `http:` steps (scenario_http.c). *out is owned by the turn. */
+struct ar_http_step;
+ar_err ar_scnh_parse_step(ar_yt *l, const yaml_node_t *n, struct ar_http_step **out);
+void ar_scnh_free_step(struct ar_http_step *st); /* NULL-safe */
+
 void ar_scnf_fault_clear(ar_fault *f);
 void ar_scnf_directive_clear(ar_directive *d);
 void ar_scnf_client_fault_clear(ar_client_fault *cf);

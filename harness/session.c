@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "httpstep.h"
 #include "profile.h"
 #include "event.h"
 #include "template.h"
@@ -518,9 +519,11 @@ static ar_err open_conn(ar_loop *loop, const ar_scenario *scn, sess_state *st, c
     } else {
         ar_loop_set_headers(loop, hdrs, nh);
         ar_loop_set_subprotocols(loop, sub);
+        ar_loop_set_ping(loop, pf->ping_every_us);
         *conn = ar_ws_connect(loop, full, &sess_cb, st, err, sizeof err);
         ar_loop_set_headers(loop, NULL, 0);
         ar_loop_set_subprotocols(loop, NULL);
+        ar_loop_set_ping(loop, 0);
     }
     if (!*conn) {
         snprintf(why, why_len, "target %s: %s", target, err);
@@ -540,10 +543,9 @@ out:
 
 /* Runs the profile's handshake: wait for frames, send frames, capture. */
 static ar_err handshake(ar_loop *loop, const ar_sess_cfg *cfg, sess_state *st, ar_conn *conn,
-                        ar_vars *vars, int64_t deadline, char *why, size_t why_len)
+                        ar_vars *vars, size_t seen, int64_t deadline, char *why, size_t why_len)
 {
     const ar_profile *pf = st->pf;
-    size_t seen = ar_rec_count(st->rec, st->sid);
     for (size_t i = 0; i < pf->n_handshake; i++) {
         const ar_pf_step *step = &pf->handshake[i];
         char err[256];
@@ -613,13 +615,16 @@ static ar_err connect_wait(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scena
                            sess_state *st, const char *url, ar_vars *vars, int64_t budget_us,
                            ar_conn **conn, char *why, size_t why_len)
 {
+    /* Frames from here on count for the handshake: a service may greet in the
+     * same read as the upgrade, before the handshake starts waiting. */
+    size_t first = ar_rec_count(st->rec, st->sid);
     ar_err rc = open_conn(loop, scn, st, url, vars, conn, why, why_len);
     if (rc) return rc;
     int64_t deadline = ar_now_us() + budget_us;
     while (!st->open && !st->closed && !atomic_load(cfg->stop) && ar_now_us() < deadline)
         ar_loop_step(loop, STEP_MAX_US);
     if (st->open) {
-        rc = handshake(loop, cfg, st, *conn, vars, deadline, why, why_len);
+        rc = handshake(loop, cfg, st, *conn, vars, first, deadline, why, why_len);
         if (rc == AR_OK) return AR_OK;
         ar_conn_close(*conn);
         *conn = NULL;
@@ -639,6 +644,52 @@ static ar_err connect_wait(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scena
     ar_conn_close(*conn);
     *conn = NULL;
     return rc;
+}
+
+/*
+ * Runs an http: step: its checks become the turn's, and the exchange is
+ * recorded in the transcript (an "other" event of type "http"). Returns false
+ * when the session cannot go on (the request failed, or an assert did: a
+ * failed login makes the turns after it meaningless).
+ */
+static bool run_http_step(sess_state *st, const ar_turn *t, ar_turn_result *tr, ar_vars *vars)
+{
+    ar_http_result res;
+    ar_http_result_init(&res);
+    char err[512];
+    tr->ran = true;
+    tr->first_event = ar_rec_count(st->rec, st->sid);
+    tr->start_us = ar_now_us();
+    ar_err rc = ar_http_run(t->http, vars, &res, err, sizeof err);
+    tr->end_us = ar_now_us();
+    ar_event ev;
+    ar_event_init(&ev);
+    ev.kind = AR_EV_OTHER;
+    ev.session = st->sid;
+    ev.turn = (uint32_t)tr->index;
+    ev.recv_us = tr->end_us;
+    ev.type = strdup("http");
+    ev.status = rc == AR_OK && !ar_checks_failed(&res.checks) ? AR_ST_OK : AR_ST_ERROR;
+    ev.text = rc == AR_OK ? ar_asprintf("%s %s -> %ld (%.1fms)", res.method ? res.method : "GET",
+                                        res.url ? res.url : "?", res.status,
+                                        (double)res.duration_us / 1e3)
+                          : ar_strdup(err);
+    if (res.body) {
+        ev.raw = ar_strndup(res.body, res.body_len);
+        ev.raw_len = ev.wire_len = ev.raw ? res.body_len : 0;
+    }
+    if (ar_rec_add(st->rec, &ev) != AR_OK) st->n_dropped++;
+    tr->n_events = ar_rec_count(st->rec, st->sid) - tr->first_event;
+    tr->message = ar_asprintf("http %s", t->http->name ? t->http->name : "step");
+    bool ok = rc == AR_OK;
+    if (!ok) ar_checks_add(&tr->checks, "http", false, "http: %s", err);
+    for (size_t i = 0; i < res.checks.n; i++) {
+        const ar_check *c = &res.checks.items[i];
+        ar_checks_add(&tr->checks, c->name, c->passed, "%s", c->message);
+        ok = ok && c->passed;
+    }
+    ar_http_result_clear(&res);
+    return ok;
 }
 
 /* A clean close is one a service sends on purpose for a bad frame. */
@@ -780,12 +831,10 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
         scn->n_turns ? ar_scn_turn_timeout_us(scn, &scn->turns[0]) : CONNECT_TIMEOUT_MAX_US;
     if (connect_budget > CONNECT_TIMEOUT_MAX_US) connect_budget = CONNECT_TIMEOUT_MAX_US;
     ar_vars_set(vars, "thread_id", out->thread_id);
-    ar_err crc = connect_wait(loop, cfg, scn, &st, out->target, vars, connect_budget, &conn, err,
-                              sizeof err);
-    if (crc) {
-        set_error(out, crc, ar_strdup(err));
-        goto done;
-    }
+    ar_err crc = AR_OK;
+    /* The connection opens before the first message, not before the first
+     * turn: http: steps (a login) may provide what the profile needs. */
+    bool ever_connected = false;
 
     const char *thread_id = out->thread_id;
     for (size_t k = 0; k < scn->n_turns; k++) {
@@ -793,6 +842,19 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
         const ar_client_fault *cf = &t->client_fault;
         ar_turn_result *tr = &out->turns[k];
         if (atomic_load(cfg->stop)) break;
+        if (t->http) {
+            if (!run_http_step(&st, t, tr, vars)) break;
+            continue;
+        }
+        if (!ever_connected) {
+            crc = connect_wait(loop, cfg, scn, &st, out->target, vars, connect_budget, &conn, err,
+                               sizeof err);
+            if (crc) {
+                set_error(out, crc, ar_strdup(err));
+                break;
+            }
+            ever_connected = true;
+        }
         if (!conn) { /* an earlier client fault closed it: same thread, new connection */
             int64_t t0 = ar_now_us();
             crc = connect_wait(loop, cfg, scn, &st, out->target, vars, connect_budget, &conn, err,

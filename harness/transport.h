@@ -95,6 +95,11 @@ ar_conn *ar_sse_open(ar_loop *loop, const char *url, const ar_sse_opts *opts, co
  * profile headers. */
 ar_err ar_loop_set_headers(ar_loop *loop, const char *const *pairs, size_t n);
 
+/* Keepalive for the next ar_ws_connect on this loop: send a ping after
+ * every_us without traffic (whole seconds, at least 1), and give up on the
+ * connection when 3 intervals pass with no answer. 0: only answer pings. */
+void ar_loop_set_ping(ar_loop *loop, int64_t every_us);
+
 /* WebSocket subprotocols to request on the next ar_ws_connect on this loop
  * (comma-separated, e.g. "jwt.abc"), copied; NULL: none. */
 ar_err ar_loop_set_subprotocols(ar_loop *loop, const char *list);

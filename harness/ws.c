@@ -53,6 +53,8 @@ struct ws_conn {
     char *path;
     char close_detail[160];
     int close_code;
+    int64_t ping_every_us; /* keepalive: a ping every this long; 0: none */
+    bool ping_due;         /* the timer fired: send a ping on the next WRITEABLE */
     char **headers; /* handshake headers (name, value, ...), copied at connect: lws asks later */
     size_t n_headers;
     char *subprotocols;
@@ -175,6 +177,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     }
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (!c) break;
+        if (c->ping_every_us) lws_set_timer_usecs(wsi, c->ping_every_us);
         if (!c->detached && c->cb && c->cb->on_open) c->cb->on_open(c->user);
         if (c->q_n || c->detached) lws_callback_on_writable(wsi);
         break;
@@ -195,11 +198,24 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
             deliver_frame(c, wsi);
         break;
     }
+    case LWS_CALLBACK_TIMER: /* keepalive: pings go out only on WRITEABLE */
+        if (!c || c->detached) break;
+        c->ping_due = true;
+        lws_callback_on_writable(wsi);
+        lws_set_timer_usecs(wsi, c->ping_every_us);
+        break;
     case LWS_CALLBACK_CLIENT_WRITEABLE: {
         if (!c) return -1;
         if (c->detached) {
             lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
             return -1;
+        }
+        if (c->ping_due) {
+            unsigned char ping[LWS_PRE + 8];
+            c->ping_due = false;
+            if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+            if (c->q_n) lws_callback_on_writable(wsi);
+            break;
         }
         if (!c->q_n) break;
         qframe *f = &c->q[c->q_head];
@@ -294,6 +310,12 @@ static void free_headers(ar_loop *l)
     free(l->headers);
     l->headers = NULL;
     l->n_headers = 0;
+}
+
+void ar_loop_set_ping(ar_loop *l, int64_t every_us)
+{
+    int64_t s = every_us <= 0 ? 0 : (every_us + 999999) / 1000000;
+    l->ping_every_s = (int)(s > 3600 ? 3600 : s);
 }
 
 ar_err ar_loop_set_subprotocols(ar_loop *l, const char *list)
@@ -473,6 +495,7 @@ ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *
     ci.ssl_connection = tls ? LCCSCF_USE_SSL : 0;
     ci.ietf_version_or_minus_one = -1;
     ci.protocol = c->subprotocols;       /* Sec-WebSocket-Protocol, NULL: none */
+    c->ping_every_us = (int64_t)l->ping_every_s * 1000000;
     ci.local_protocol_name = "agentrig"; /* our callback, whatever the service speaks */
     ci.opaque_user_data = c;
     ci.pwsi = &c->wsi;

@@ -8,12 +8,19 @@ path says how it breaks (POST with any body):
   /error500     answers 500 with a JSON body, no stream
   /html         answers 200 with text/html
   /ok           a normal, tiny run
+  /login        {"user": "demo", "password": "s3cret"} -> 200 {"token": <a netra JWT>},
+                anything else -> 401 (for http: steps; the JWT is signed with the
+                secret tests/e2e/e2e.py gives the netra peer)
 """
 import json
+import os
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers"))
+from mint_jwt import mint  # noqa: E402
 
 
 def ev(**kw):
@@ -38,6 +45,16 @@ class H(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         thread = body.get("threadId", "t")
         path = self.path
+        if path == "/login":
+            good = body.get("user") == "demo" and body.get("password") == "s3cret"
+            b = json.dumps({"token": mint("agentrig-e2e-secret", 600)} if good
+                           else {"error": "bad credentials"}).encode()
+            self.send_response(200 if good else 401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
+            return
         if path == "/error500":
             b = b'{"error": "internal failure in the agent"}'
             self.send_response(500)

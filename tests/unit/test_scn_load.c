@@ -412,7 +412,7 @@ static const bad_case bad_cases[] = {
     /* missing required keys */
     {"turns: [{send: a}]\n", AR_EINVAL, "x.yaml:1:1: scenario has no 'name'"},
     {"name: x\n", AR_EINVAL, "x.yaml:1:1: scenario has no 'turns'"},
-    {T1 "  - expect: {}\n", AR_EINVAL, "x.yaml:4:5: turn 2 has no 'send'"},
+    {T1 "  - expect: {}\n", AR_EINVAL, "x.yaml:4:5: turn 2 has no 'send' (or 'http')"},
     {T1 "  - send: {context: {a: 1}}\n", AR_EINVAL, "x.yaml:4:11: 'send' has no 'message'"},
     {"name: x\nturns: []\n", AR_EINVAL, "x.yaml:2:8: 'turns' is empty"},
     /* duplicate and complex keys */
