@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../harness/hist.h"
+#include "../harness/profile.h"
 #include "../harness/proxy.h"
 #include "../harness/recorder.h"
 #include "../harness/refproc.h"
@@ -539,6 +540,9 @@ int ar_chaos_main(int argc, char **argv)
         cr.scns[cr.n_scns++] = all.items[i];
         if (!o.target && !all.items[i]->target_tpl) need_ref = true;
     }
+    for (size_t i = 0; i < cr.n_scns; i++) /* masked as *** in every report */
+        for (size_t k = 0; cr.scns[i]->profile && k < cr.scns[i]->profile->n_secrets; k++)
+            ar_report_add_secret(getenv(cr.scns[i]->profile->secrets[k]));
     if (cr.n_scns == 0) {
         fprintf(stderr, "agentrig chaos: no fault scenarios in the given paths (a fault scenario "
                         "has 'faults:' or a turn with 'client_fault:')\n");

@@ -14,6 +14,11 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# The AG-UI peer (tests/peers/agui) runs on Node. Machines often have a newer
+# Node than Debian's; only when there is none at all, install Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
