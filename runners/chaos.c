@@ -114,15 +114,6 @@ static int usage_error(const char *fmt, const char *arg)
     return ar_cli_usage_error("chaos", fmt, arg);
 }
 
-static bool push(const char ***list, size_t *n, const char *v)
-{
-    const char **p = realloc(*list, (*n + 1) * sizeof *p);
-    if (!p) return false;
-    p[(*n)++] = v;
-    *list = p;
-    return true;
-}
-
 static int parse_opts(int argc, char **argv, chaos_opts *o, int *first)
 {
     struct option longs[AR_ARRAY_LEN(opt_table) + 1];
@@ -168,7 +159,7 @@ static int parse_opts(int argc, char **argv, chaos_opts *o, int *first)
             o->refagent = optarg;
             break;
         case OPT_REFAGENT_ARG:
-            if (!push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
+            if (!ar_cli_push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
             break;
         case 'q':
             o->quiet = true;
@@ -268,13 +259,7 @@ typedef struct {
     pthread_mutex_t mu;
 } chaos_run;
 
-static atomic_int g_stop;
-
-static void on_sigint(int sig)
-{
-    atomic_store(&g_stop, 1);
-    signal(sig, SIG_DFL);
-}
+static const atomic_int *g_stop;
 
 static void infra_fail(chaos_run *cr, const char *msg)
 {
@@ -303,7 +288,7 @@ static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
         infra_fail(cr, err);
         return;
     }
-    ar_sess_cfg sc = {.rec = cr->rec, .target_override = o->target, .stop = &g_stop};
+    ar_sess_cfg sc = {.rec = cr->rec, .target_override = o->target, .stop = g_stop};
     ar_fenv_session(env, &sc);
     ar_sess_run(loop, &sc, scn, (uint32_t)(tr->scenario * TRIALS_MAX + (size_t)tr->trial),
                 &tr->res);
@@ -324,7 +309,7 @@ static void *worker(void *arg)
     }
     for (;;) {
         size_t i = atomic_fetch_add(&cr->next, 1);
-        if (i >= cr->n_trials || atomic_load(&g_stop)) break;
+        if (i >= cr->n_trials || atomic_load(g_stop)) break;
         trial *tr = &cr->trials[i];
         /* Trials with a fixed proxy port cannot overlap; they run on worker 0. */
         run_trial(cr, loop, tr);
@@ -349,11 +334,6 @@ static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-    return ar_asprintf("%s/%s", dir, name);
 }
 
 /* Aggregates trials per fault type, evaluates thresholds, writes the
@@ -498,12 +478,7 @@ static bool aggregate(chaos_run *cr, ar_chaos_result *out, const char *tdir, boo
 
 int ar_chaos_main(int argc, char **argv)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    g_stop = ar_cli_catch_interrupts(); /* from here on, Ctrl-C writes the reports */
 
     chaos_opts o = {.trials = 20, .seed = 1, .results_dir = "results"};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -549,10 +524,11 @@ int ar_chaos_main(int argc, char **argv)
         exit_code = AR_EXIT_USAGE;
         goto out;
     }
-    junit = o.junit ? ar_strdup(o.junit) : path_in(o.results_dir, "chaos-junit.xml");
-    report = o.report ? ar_strdup(o.report) : path_in(o.results_dir, "chaos.json");
-    tdir = o.transcripts ? ar_strdup(o.transcripts) : path_in(o.results_dir, "chaos-transcripts");
-    reflog = path_in(o.results_dir, "refagent.log");
+    junit = o.junit ? ar_strdup(o.junit) : ar_cli_path_in(o.results_dir, "chaos-junit.xml");
+    report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.results_dir, "chaos.json");
+    tdir = o.transcripts ? ar_strdup(o.transcripts)
+                         : ar_cli_path_in(o.results_dir, "chaos-transcripts");
+    reflog = ar_cli_path_in(o.results_dir, "refagent.log");
     if (need_ref) {
         refbin = o.refagent ? ar_strdup(o.refagent) : ar_refproc_find();
         if (!refbin) {
@@ -608,7 +584,7 @@ int ar_chaos_main(int argc, char **argv)
     result.trials = o.trials;
     result.start_wall_us = t0_wall;
     result.duration_us = ar_now_us() - t0;
-    result.interrupted = atomic_load(&g_stop) != 0;
+    result.interrupted = atomic_load(g_stop) != 0;
     bool write_failed = false;
     bool passed = aggregate(&cr, &result, tdir, &write_failed);
     if (ar_report_chaos_json(&result, report, err, sizeof err) != AR_OK) {

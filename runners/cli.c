@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,4 +68,41 @@ bool ar_cli_color(bool no_color)
 {
     const char *nc = getenv("NO_COLOR");
     return !no_color && isatty(STDOUT_FILENO) && !(nc && *nc);
+}
+
+bool ar_cli_push(const char ***list, size_t *n, const char *v)
+{
+    const char **p = realloc(*list, (*n + 1) * sizeof *p);
+    if (!p) return false;
+    p[(*n)++] = v;
+    *list = p;
+    return true;
+}
+
+char *ar_cli_path_in(const char *dir, const char *name)
+{
+    return ar_asprintf("%s/%s", dir, name);
+}
+
+/* Lock-free atomics are async-signal-safe and, unlike a volatile
+ * sig_atomic_t, well-defined when other threads read them. */
+static atomic_int interrupted;
+
+static void on_interrupt(int sig)
+{
+    int saved = errno;
+    atomic_store(&interrupted, 1);
+    signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
+    errno = saved;
+}
+
+const atomic_int *ar_cli_catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return &interrupted;
 }

@@ -7,6 +7,7 @@
 #define AR_CLI_H
 
 #include <getopt.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "../harness/ar.h"
@@ -32,5 +33,17 @@ int ar_cli_usage_error(const char *mode, const char *fmt, const char *arg);
 bool ar_cli_parse_long(const char *s, long lo, long hi, long *out);
 /* Colour on stdout: a TTY, no --no-color, NO_COLOR unset or empty. */
 bool ar_cli_color(bool no_color);
+
+/* Appends v (borrowed) to a growable list; false on allocation failure. */
+bool ar_cli_push(const char ***list, size_t *n, const char *v);
+/* "dir/name", owned. */
+char *ar_cli_path_in(const char *dir, const char *name);
+
+/*
+ * From here on SIGINT/SIGTERM mean "stop and write the reports": the
+ * returned flag (an atomic, so worker threads may read it) becomes 1; a
+ * second signal ends the process at once. SIGPIPE is ignored.
+ */
+const atomic_int *ar_cli_catch_interrupts(void);
 
 #endif

@@ -103,15 +103,6 @@ static int usage_error(const char *fmt, const char *arg)
     return ar_cli_usage_error("run", fmt, arg);
 }
 
-static bool push(const char ***list, size_t *n, const char *v)
-{
-    const char **p = realloc(*list, (*n + 1) * sizeof *p);
-    if (!p) return false;
-    p[(*n)++] = v;
-    *list = p;
-    return true;
-}
-
 static int parse_opts(int argc, char **argv, run_opts *o, int *first_path)
 {
     struct option longs[AR_ARRAY_LEN(opt_table) + 1];
@@ -144,13 +135,13 @@ static int parse_opts(int argc, char **argv, run_opts *o, int *first_path)
             o->transcripts = optarg;
             break;
         case OPT_TAG:
-            if (!push(&o->tags, &o->n_tags, optarg)) return AR_EXIT_INFRA;
+            if (!ar_cli_push(&o->tags, &o->n_tags, optarg)) return AR_EXIT_INFRA;
             break;
         case OPT_REFAGENT:
             o->refagent = optarg;
             break;
         case OPT_REFAGENT_ARG:
-            if (!push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
+            if (!ar_cli_push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
             break;
         case OPT_SEED:
             if (!ar_cli_parse_long(optarg, 0, 0x7fffffffL, &o->seed))
@@ -185,18 +176,7 @@ static bool has_tag(const ar_scenario *s, const run_opts *o)
     return false;
 }
 
-/* Lock-free atomics are async-signal-safe and, unlike a volatile
- * sig_atomic_t, well-defined when other threads read them. */
-static atomic_int g_stop;
-
-static void on_sigint(int sig)
-{
-    int saved = errno;
-    atomic_store(&g_stop, 1);
-    /* A second Ctrl-C ends the process at once. */
-    signal(sig, SIG_DFL);
-    errno = saved;
-}
+static const atomic_int *g_stop;
 
 typedef struct {
     ar_scenario **scns;
@@ -263,11 +243,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-    return ar_asprintf("%s/%s", dir, name);
-}
-
 int ar_run_main(int argc, char **argv)
 {
     run_opts o = {.results_dir = "results", .seed = 1};
@@ -281,13 +256,7 @@ int ar_run_main(int argc, char **argv)
         return rc < 0 ? AR_EXIT_PASS : rc;
     }
 
-    /* From here on, Ctrl-C means "stop and write the reports". */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    g_stop = ar_cli_catch_interrupts(); /* from here on, Ctrl-C writes the reports */
 
     int exit_code = AR_EXIT_PASS;
     ar_scn_list all = {0};
@@ -344,10 +313,11 @@ int ar_run_main(int argc, char **argv)
         goto out;
     }
 
-    junit = o.junit ? ar_strdup(o.junit) : path_in(o.results_dir, "junit.xml");
-    report = o.report ? ar_strdup(o.report) : path_in(o.results_dir, "report.json");
-    transcripts = o.transcripts ? ar_strdup(o.transcripts) : path_in(o.results_dir, "transcripts");
-    reflog = path_in(o.results_dir, "refagent.log");
+    junit = o.junit ? ar_strdup(o.junit) : ar_cli_path_in(o.results_dir, "junit.xml");
+    report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.results_dir, "report.json");
+    transcripts =
+        o.transcripts ? ar_strdup(o.transcripts) : ar_cli_path_in(o.results_dir, "transcripts");
+    reflog = ar_cli_path_in(o.results_dir, "refagent.log");
     if (!junit || !report || !transcripts || !reflog) {
         exit_code = AR_EXIT_INFRA;
         goto out;
@@ -404,7 +374,7 @@ int ar_run_main(int argc, char **argv)
     q.cfg = (ar_sess_cfg){.rec = rec,
                           .target_override = o.target,
                           .default_target = ref ? ar_refproc_url(ref) : NULL,
-                          .stop = &g_stop};
+                          .stop = g_stop};
     atomic_init(&q.next, 0);
     atomic_init(&q.loop_failed, 0);
     size_t jobs = (size_t)o.jobs < n ? (size_t)o.jobs : n;
@@ -428,7 +398,7 @@ int ar_run_main(int argc, char **argv)
                          .rec = rec,
                          .start_wall_us = t0_wall,
                          .duration_us = ar_now_us() - t0,
-                         .interrupted = atomic_load(&g_stop) != 0};
+                         .interrupted = atomic_load(g_stop) != 0};
 
     /* Every writer runs even if an earlier one failed. */
     bool write_failed = false;

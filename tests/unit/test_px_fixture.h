@@ -283,6 +283,29 @@ static inline void fx_on_hit(void *user, const ar_px_hit *hit)
     pthread_mutex_unlock(&hs->mu);
 }
 
+/*
+ * Hits are reported by the proxy's connection threads in the order they
+ * finish, which need not be the order of the requests; tests that send
+ * several requests look a hit up by what it says instead of by position.
+ * Waits until n hits arrived, returns the first whose path is `path` (or any
+ * path, when NULL) and whose status is `status` (or any, when 0).
+ */
+static inline fx_hit fx_hit_wait(fx_hits *hs, int i);
+static inline fx_hit fx_hit_find(fx_hits *hs, int n, const char *path, int status)
+{
+    fx_hit_wait(hs, n - 1);
+    pthread_mutex_lock(&hs->mu);
+    for (int i = 0; i < hs->n; i++)
+        if ((!path || !strcmp(hs->h[i].path, path)) && (!status || hs->h[i].status == status)) {
+            fx_hit h = hs->h[i];
+            pthread_mutex_unlock(&hs->mu);
+            return h;
+        }
+    pthread_mutex_unlock(&hs->mu);
+    fail_msg("no hit with path %s and status %d among %d", path ? path : "*", status, n);
+    return (fx_hit){0};
+}
+
 /* Waits (up to 5 s) until n hits arrived; returns a copy of hit i. */
 static inline fx_hit fx_hit_wait(fx_hits *hs, int i)
 {
