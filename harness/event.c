@@ -59,6 +59,7 @@ void ar_event_init(ar_event *ev)
     ev->tokens_in = -1;
     ev->tokens_out = -1;
     ev->cost_usd = -1;
+    ev->server_duration_us = -1;
 }
 
 void ar_event_clear(ar_event *ev)

@@ -52,10 +52,11 @@ typedef struct ar_event {
     char *text;        /* thinking text, error message, or final response */
     int64_t tokens_in; /* usage; -1 when absent */
     int64_t tokens_out;
-    double cost_usd; /* -1 when absent */
-    char *raw;       /* the frame as received, NUL-terminated */
-    size_t raw_len;  /* bytes in raw (after truncation) */
-    size_t wire_len; /* bytes on the wire (before truncation) */
+    double cost_usd;            /* -1 when absent */
+    int64_t server_duration_us; /* the turn duration the service stamped (root completion); -1 */
+    char *raw;                  /* the frame as received, NUL-terminated */
+    size_t raw_len;             /* bytes in raw (after truncation) */
+    size_t wire_len;            /* bytes on the wire (before truncation) */
     bool raw_truncated;
     bool raw_binary;   /* a binary frame: raw holds the bytes, not text */
     bool decode_error; /* the frame could not be decoded; text says why */

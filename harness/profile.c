@@ -20,8 +20,8 @@
 #include "yamltree.h"
 
 static const char *const field_names[AR_PF__FIELDS] = {
-    "agent",  "run_id", "parent_run_id", "tool",       "call_id",  "thread_id",
-    "status", "text",   "tokens_in",     "tokens_out", "cost_usd", "server_ts"};
+    "agent", "run_id",    "parent_run_id", "tool",     "call_id",   "thread_id",         "status",
+    "text",  "tokens_in", "tokens_out",    "cost_usd", "server_ts", "server_duration_us"};
 
 const char *ar_pf_field_name(ar_pf_field f)
 {
@@ -52,6 +52,7 @@ static const char native_yaml[] =
     "    tokens_out: [/usage/output_tokens]\n"
     "    cost_usd: [/usage/cost_usd]\n"
     "    server_ts: [/ts_us]\n"
+    "    server_duration_us: [/duration_us]\n"
     "  status: {ok: [ok], error: [error]}\n"
     "  end:\n"
     "    - {kind: agent_completed, when: {field: parent_run_id, equals: null}}\n"
@@ -717,6 +718,8 @@ ar_err ar_pf_decode(const ar_profile *p, const char *frame, size_t len, ar_event
     if ((v = field_value(p, root, AR_PF_COST)) && cJSON_IsNumber(v)) ev->cost_usd = v->valuedouble;
     if ((v = field_value(p, root, AR_PF_SERVER_TS)) && cJSON_IsNumber(v))
         ev->server_ts_us = (int64_t)v->valuedouble;
+    if ((v = field_value(p, root, AR_PF_SERVER_DURATION)) && cJSON_IsNumber(v))
+        ev->server_duration_us = (int64_t)v->valuedouble;
     char *st = as_text(field_value(p, root, AR_PF_STATUS));
     if (st && in_list(p->ok_values, p->n_ok, st)) ev->status = AR_ST_OK;
     if (st && in_list(p->error_values, p->n_error, st)) ev->status = AR_ST_ERROR;

@@ -30,6 +30,7 @@ typedef enum {
     AR_PF_TOKENS_OUT,
     AR_PF_COST,
     AR_PF_SERVER_TS,
+    AR_PF_SERVER_DURATION, /* how long the service says the run took, in us */
     AR_PF__FIELDS
 } ar_pf_field;
 const char *ar_pf_field_name(ar_pf_field f); /* "agent", "run_id", ... */

@@ -47,9 +47,9 @@ static const char *const cap_from_names[] = {"response", "final", "thread_id"};
 static const char *const context_fields[] = {"thread_id",     "agent", "run_id",
                                              "parent_run_id", "tool",  "call_id"};
 
-static const char *const scn_keys[] = {"name",      "tags",       "target",         "protocol",
-                                       "thread_id", "timeout",    "turns",          "faults",
-                                       "proxy",     "thresholds", "fault_directive"};
+static const char *const scn_keys[] = {"name",   "tags",       "target",          "protocol",
+                                       "thread_id", "timeout", "turns",          "faults",
+                                       "proxy",  "thresholds", "fault_directive", "stages"};
 static const char *const turn_keys[] = {"send",         "timeout",         "expect", "capture",
                                         "client_fault", "fault_directive", "http"};
 static const char *const send_keys[] = {"message", "context", "new_thread"};
@@ -604,6 +604,7 @@ static ar_err parse_scenario(ar_yt *l, const yaml_node_t *root, ar_scenario *s)
         AR_YT_TRY(ar_scnf_parse_faults(l, v, &s->faults, &s->n_faults));
     if ((v = ar_yt_map_get(l, root, "proxy"))) AR_YT_TRY(ar_scnf_parse_proxy(l, v, s));
     if ((v = ar_yt_map_get(l, root, "thresholds"))) AR_YT_TRY(ar_scnf_parse_thresholds(l, v, s));
+    if ((v = ar_yt_map_get(l, root, "stages"))) AR_YT_TRY(ar_scnf_parse_stages(l, v, s));
     if ((v = ar_yt_map_get(l, root, "fault_directive")))
         AR_YT_TRY(ar_scnf_parse_directive(l, v, true, &s->directive));
     return AR_OK;
@@ -1012,6 +1013,7 @@ void ar_scn_free(ar_scenario *s)
         ar_scnf_threshold_clear(&s->thresholds[i]);
     free(s->thresholds);
     ar_scnf_directive_clear(&s->directive);
+    free(s->stages);
     free(s->proxy_upstream_tpl);
     free(s->proxy_listen);
     free_strv(s->tags, s->n_tags);

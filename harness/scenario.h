@@ -236,6 +236,13 @@ typedef struct {
     ar_srcloc loc;
 } ar_fault;
 
+/* `stages:` for agentrig bench: ramp to `target` (VUs, or arrivals per
+ * second with --rate) over `duration_us`, as k6's stages. */
+typedef struct {
+    int64_t duration_us;
+    double target;
+} ar_stage;
+
 /* `thresholds: {metric: ["expr", ...]}`: k6's grammar (docs/thresholds.md).
  * The metric names a mode knows are checked by that mode's runner. */
 typedef struct {
@@ -263,6 +270,8 @@ typedef struct ar_scenario {
     char *proxy_listen;       /* `proxy: {listen}`: "127.0.0.1:9100" (default: a free port) */
     ar_scn_threshold *thresholds;
     size_t n_thresholds;
+    ar_stage *stages;            /* agentrig bench: ramping (closed: VUs; open: rate) */
+    size_t n_stages;
     ar_directive directive; /* scenario-level fault_directive (header or field) */
     ar_srcloc loc;
 } ar_scenario;

@@ -500,6 +500,29 @@ ar_err ar_scnf_parse_thresholds(ar_yt *l, const yaml_node_t *n, ar_scenario *s)
     return AR_OK;
 }
 
+ar_err ar_scnf_parse_stages(ar_yt *l, const yaml_node_t *n, ar_scenario *s)
+{
+    static const char *const keys[] = {"duration", "target"};
+    if (n->type != YAML_SEQUENCE_NODE)
+        return AR_YT_FAIL(l, n, "'stages' must be a list like [{duration: 30s, target: 100}]");
+    size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    s->stages = calloc(cnt ? cnt : 1, sizeof *s->stages);
+    if (!s->stages) return ar_yt_fail_oom(l);
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *st = ar_yt_nd(l, n->data.sequence.items.start[i]);
+        if (st->type != YAML_MAPPING_NODE)
+            return AR_YT_FAIL(l, st, "a stage is a mapping like {duration: 30s, target: 100}");
+        AR_YT_TRY(ar_yt_check_map(l, st, "stage", keys, 2));
+        yaml_node_t *d = ar_yt_map_get(l, st, "duration"), *t = ar_yt_map_get(l, st, "target");
+        if (!d || !t) return AR_YT_FAIL(l, st, "a stage needs 'duration' and 'target'");
+        ar_stage *sg = &s->stages[s->n_stages++];
+        AR_YT_TRY(ar_yt_get_duration(l, d, "duration", &sg->duration_us));
+        AR_YT_TRY(get_number(l, t, "target", &sg->target));
+        if (sg->target < 0) return AR_YT_FAIL(l, t, "'target' must be 0 or more");
+    }
+    return AR_OK;
+}
+
 ar_err ar_scnf_parse_directive(ar_yt *l, const yaml_node_t *n, bool scenario_level, ar_directive *d)
 {
     d->loc = ar_yt_loc_of(l, n);

@@ -15,6 +15,8 @@
 ar_err ar_scnf_parse_faults(ar_yt *l, const yaml_node_t *n, ar_fault **out, size_t *n_out);
 ar_err ar_scnf_parse_proxy(ar_yt *l, const yaml_node_t *n, ar_scenario *s);
 ar_err ar_scnf_parse_thresholds(ar_yt *l, const yaml_node_t *n, ar_scenario *s);
+/* `stages: [{duration: 30s, target: 100}, ...]` for agentrig bench. */
+ar_err ar_scnf_parse_stages(ar_yt *l, const yaml_node_t *n, ar_scenario *s);
 /* scenario_level: a header directive is allowed (sent with the handshake). */
 ar_err ar_scnf_parse_directive(ar_yt *l, const yaml_node_t *n, bool scenario_level,
                                ar_directive *d);

@@ -15,6 +15,7 @@ static const char usage[] =
     "  run PATH...    drive an agent service through YAML scenarios and gate CI\n"
     "  chaos PATH...  fault-injection sessions: recovery rate per fault type\n"
     "  proxy          a fault proxy for a service's dependencies (tools, model)\n"
+    "  bench SCENARIO load: latency percentiles, throughput, thresholds\n"
     "                 (agentrig COMMAND --help for each command's options)\n"
     "  version        print the version\n"
     "  help           this text\n"
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) return ar_run_main(argc - 1, argv + 1);
     if (strcmp(cmd, "chaos") == 0) return ar_chaos_main(argc - 1, argv + 1);
     if (strcmp(cmd, "proxy") == 0) return ar_proxy_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0) return ar_bench_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("agentrig %s\n", AR_VERSION);
         return AR_EXIT_PASS;
@@ -43,10 +45,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         fputs(usage, stdout);
         return AR_EXIT_PASS;
-    }
-    if (strcmp(cmd, "bench") == 0) {
-        fprintf(stderr, "agentrig: '%s' is not available in this version yet\n", cmd);
-        return AR_EXIT_USAGE;
     }
     fprintf(stderr, "agentrig: unknown command '%s'\n\n%s", cmd, usage);
     return AR_EXIT_USAGE;

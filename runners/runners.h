@@ -8,5 +8,6 @@
 int ar_run_main(int argc, char **argv);
 int ar_chaos_main(int argc, char **argv);
 int ar_proxy_main(int argc, char **argv);
+int ar_bench_main(int argc, char **argv);
 
 #endif

@@ -31,7 +31,11 @@ def check(args, code, *needles, env=None):
 simple = os.path.join(HERE, "..", "..", "scenarios", "simple_request.yaml")
 check([], 2, "usage: agentrig <command>")
 check(["frobnicate"], 2, "unknown command 'frobnicate'")
-check(["bench", "x.yaml"], 2, "'bench' is not available in this version yet")
+check(["bench", "x.yaml"], 2, "x.yaml: No such file or directory")
+check(["bench", "--rate", "0", simple], 2, "--rate must be arrivals per second above 0")
+check(["bench", "--duration", "-1s", simple], 2, "--duration must be a positive duration")
+check(["bench", "--threshold", "turn_durration=p(95)<1s", simple], 2,
+      "unknown metric 'turn_durration' (valid: session_duration,")
 check(["version"], 0, "agentrig 0.")
 check(["help"], 0, "run PATH...")
 check(["run", "--help"], 0, "usage: agentrig run [options] PATH...", "--target URL", "--jobs N")
@@ -80,6 +84,39 @@ try:
             failures += 1
 finally:
     bs.kill()
+
+# bench: SIGINT stops starting sessions, drains, writes the report (130); a
+# target that dies mid-run fails sessions as "disconnected"/"connect" and the
+# run goes on to write its report.
+three = os.path.join(out_dir := tempfile.mkdtemp(), "b.yaml")
+with open(three, "w") as f:
+    f.write("name: b\ntimeout: 5s\nturns:\n  - send: hello\n  - send: 'What does it cost?'\n")
+p = subprocess.Popen([AGENTRIG, "bench", "-q", "-o", out_dir, "--vus", "4", "--duration", "30s",
+                      "--refagent", REFAGENT, three], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                     text=True)
+time.sleep(1.5)
+p.send_signal(signal.SIGINT)
+p.communicate(timeout=20)
+rep = json.load(open(os.path.join(out_dir, "bench.json")))
+total += 1
+ok = p.returncode == 130 and rep["interrupted"] is True and rep["counters"]["sessions_completed"] > 0
+print(("ok  " if ok else "FAIL") + f" bench SIGINT -> {p.returncode}, interrupted={rep['interrupted']}")
+failures += not ok
+
+ref = subprocess.Popen([REFAGENT, "--port", "0", "--think-ms", "0"], stdout=subprocess.PIPE, text=True)
+url = next(l for l in ref.stdout if l.startswith("listening ")).split(" ", 1)[1].strip()
+p = subprocess.Popen([AGENTRIG, "bench", "-q", "-o", out_dir, "--vus", "4", "--duration", "3s",
+                      "--target", url, three], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(1.0)
+ref.kill()
+p.communicate(timeout=30)
+rep = json.load(open(os.path.join(out_dir, "bench.json")))
+fb = rep["counters"]["failed_by"]
+total += 1
+ok = (p.returncode == 0 and rep["counters"]["sessions_completed"] > 0
+      and fb["disconnected"] + fb["connect"] > 0)
+print(("ok  " if ok else "FAIL") + f" bench target dies mid-run -> {p.returncode}, failed_by={fb}")
+failures += not ok
 
 print(f"{total - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

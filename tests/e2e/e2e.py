@@ -138,7 +138,7 @@ def main():
                 args = [expand(x) for x in args]
                 return [os.path.join(REPO, x) if x.startswith(("scenarios/", "tests/")) else x
                         for x in args]
-            cmd = [a.agentrig, command, "-o", out, "--no-color"]
+            cmd = [a.agentrig, command, "-o", out] + (["--no-color"] if command != "bench" else ["-q"])
             if command == "run":
                 cmd.append("--refagent-arg=--think-ms=0")
             cmd += resolve(extra) + resolve(paths)
@@ -155,7 +155,8 @@ def main():
                     print(f"FAIL: output lacks: {s}")
                     ok = False
             chaos = command == "chaos"
-            rep_path = os.path.join(out, "chaos.json" if chaos else "report.json")
+            bench = command == "bench"
+            rep_path = os.path.join(out, "chaos.json" if chaos else "bench.json" if bench else "report.json")
             if reports or exp_exit in (0, 1, 3) and os.path.exists(rep_path):
                 try:
                     # Re-serialised, so cases can say '"version": 1' whatever
@@ -171,7 +172,7 @@ def main():
                         ok = False
                 # One transcript per session, always (chaos keeps only the
                 # transcripts of trials that did not recover).
-                if rep_text and not chaos:
+                if rep_text and not chaos and not bench:
                     n_sessions = len(json.loads(rep_text)["sessions"])
                     tdir = os.path.join(out, "transcripts")
                     n_files = len(os.listdir(tdir)) if os.path.isdir(tdir) else 0
@@ -200,7 +201,7 @@ def main():
                     ok = False
             if junit:
                 args = ["/usr/bin/python3", os.path.join(REPO, "tests/tools/check_junit.py"),
-                        os.path.join(out, "chaos-junit.xml" if chaos else "junit.xml")]
+                        os.path.join(out, "chaos-junit.xml" if chaos else "bench-junit.xml" if bench else "junit.xml")]
                 for k in ("tests", "failures", "errors", "skipped"):
                     if k in junit:
                         args += [f"--{k}", junit[k]]

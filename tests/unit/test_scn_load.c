@@ -301,7 +301,7 @@ static const bad_case bad_cases[] = {
     {T1 "    expcet: {}\n", AR_EINVAL, "x.yaml:4:5: unknown key 'expcet' (did you mean 'expect'?)"},
     {"name: x\nzzz: 1\n", AR_EINVAL,
      "x.yaml:2:1: unknown key 'zzz' (valid keys: name, tags, target, protocol, thread_id, "
-     "timeout, turns, faults, proxy, thresholds, fault_directive)"},
+     "timeout, turns, faults, proxy, thresholds, fault_directive, stages)"},
     {"name: x\ntruns: []\n", AR_EINVAL, "x.yaml:2:1: unknown key 'truns' (did you mean 'turns'?)"},
     {EXPECT "      events: {tools_pared: true}\n", AR_EINVAL,
      "x.yaml:5:16: unknown key 'tools_pared' (did you mean 'tools_paired'?)"},

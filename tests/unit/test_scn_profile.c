@@ -316,7 +316,8 @@ static void bad_profiles_say_where(void **state)
         {"name: x\nsend: {}\ndecode: {type: /t, events: {}, end: [{kind: error, when: {field: "
          "agnet}}]}\n",
          "p.yaml:3:66: unknown field 'agnet' (valid: agent, run_id, parent_run_id, tool, "
-         "call_id, thread_id, status, text, tokens_in, tokens_out, cost_usd, server_ts)"},
+         "call_id, thread_id, status, text, tokens_in, tokens_out, cost_usd, server_ts, "
+         "server_duration_us)"},
         {"name: x\nsned: {}\n", "p.yaml:2:1: unknown key 'sned' (did you mean 'send'?)"},
     };
     for (size_t i = 0; i < AR_ARRAY_LEN(cases); i++) {
