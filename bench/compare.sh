@@ -16,10 +16,13 @@
 #          CPU per completed session and sessions per CPU-second;
 #   cpu1   SESSIONS_C1 (300) at 1 open, the same: the baseline for "memory
 #          under load", (RSS cpu - RSS cpu1) / (C - 1);
-#   held   CONCURRENCY sessions all open at once against refagent with a think
-#          time (HELD_THINK_MS, 100), and held1 the same with one session:
-#          memory per open session, (RSS held - RSS held1) / (C - 1), without
-#          the runtime's baseline or the garbage of a full-speed run.
+#   held   HELD_CONC (1000) sessions all open at once against refagent with a
+#          think time (HELD_THINK_MS, 100) and enough workers to run them all,
+#          and held1 the same with one session: memory per open session,
+#          (RSS held - RSS held1) / (HELD_CONC - 1), without the runtime's
+#          baseline or the garbage of a full-speed run. 1000 rather than 100
+#          because V8's heap grows in steps of megabytes: at 100 sessions the
+#          difference is mostly that step (Node gave 18 to 74 KB per session).
 # Exit 0 when every target is met (or agentrig has no bench mode yet: its
 # rows are skipped), 1 when one is missed, 2 on a usage or setup error, 3
 # when a client did not complete every session.
@@ -29,13 +32,16 @@ SESSIONS=${2:-3000}
 CONC=${3:-100}
 SESSIONS_C1=${SESSIONS_C1:-300}
 HELD_THINK_MS=${HELD_THINK_MS:-100}
+HELD_CONC=${HELD_CONC:-1000}
 TIMEOUT_S=${TIMEOUT_S:-300}
 . "$(dirname "$0")/bench_lib.sh"
 
-for n in "$SESSIONS" "$CONC"; do
-    [[ "$n" =~ ^[1-9][0-9]*$ ]] || die 2 "SESSIONS and CONCURRENCY must be positive integers, not '$n'"
+for n in "$SESSIONS" "$CONC" "$HELD_CONC" "$SESSIONS_C1"; do
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] ||
+        die 2 "SESSIONS, CONCURRENCY, HELD_CONC and SESSIONS_C1 must be positive integers, not '$n'"
 done
-[ "$CONC" -ge 2 ] || die 2 "CONCURRENCY must be at least 2 (memory per session compares it with 1)"
+[ "$CONC" -ge 2 ] && [ "$HELD_CONC" -ge 2 ] ||
+    die 2 "CONCURRENCY and HELD_CONC must be at least 2 (memory per session compares with 1)"
 need_bin "$REFAGENT" refagent
 need_bin "$FLOOR" floor
 need_gnu_time
@@ -45,7 +51,7 @@ command -v node >/dev/null || die 2 "node not found (apt-get install nodejs)"
     die 2 "/usr/bin/python3 has no websockets module: apt-get install python3-websockets"
 HAVE_BENCH=0
 has_bench && HAVE_BENCH=1
-raise_nofile 4096
+raise_nofile $((HELD_CONC * 2 + 1024 > 4096 ? HELD_CONC * 2 + 1024 : 4096))
 
 CLIENTS="floor node python"
 [ $HAVE_BENCH = 1 ] && CLIENTS="$CLIENTS agentrig"
@@ -93,13 +99,13 @@ run_client() {
 FAILED=0
 : >"$WORK/rows"
 FAST=(--think-ms 0 --deps inline)
-HELD=(--think-ms "$HELD_THINK_MS" --deps inline --workers 128)
+HELD=(--think-ms "$HELD_THINK_MS" --deps inline --workers 1024)
 echo "machine   $(machine)"
 echo "service   a fresh refagent --port 0 for each run, loopback"
 echo "flow      connect, 3 turns (send user_message, read to the root agent_completed), close"
 echo "cpu       $SESSIONS sessions at $CONC open, refagent ${FAST[*]}"
 echo "          (and $SESSIONS_C1 at 1 open: the baseline of the peak-RSS-under-load figure)"
-echo "held      $CONC sessions all open at once, refagent ${HELD[*]}"
+echo "held      $HELD_CONC sessions all open at once, refagent ${HELD[*]}"
 echo "          (so a session lasts ~1.5 s and little garbage builds up), and 1 alone"
 [ $HAVE_BENCH = 1 ] || echo "note      $(skip_bench_msg)"
 echo
@@ -108,13 +114,13 @@ for name in $CLIENTS; do
     run_client cpu1 "$name" "$SESSIONS_C1" 1 "${FAST[@]}"
     run_client cpu "$name" "$SESSIONS" "$CONC" "${FAST[@]}"
     run_client held1 "$name" 1 1 "${HELD[@]}"
-    run_client held "$name" "$CONC" "$CONC" "${HELD[@]}"
+    run_client held "$name" "$HELD_CONC" "$HELD_CONC" "${HELD[@]}"
 done
 echo
 
 # The table and the ratios, from the rows: phase name conc sessions completed
 # frames sent wall cpu rss.
-awk -v conc="$CONC" -v have_bench=$HAVE_BENCH '
+awk -v conc="$CONC" -v hconc="$HELD_CONC" -v have_bench=$HAVE_BENCH '
     $1 == "cpu1" { rss1[$2] = $10; next }
     $1 == "held1" { held1[$2] = $10; next }
     $1 == "held" { held[$2] = $10; next }
@@ -132,7 +138,7 @@ awk -v conc="$CONC" -v have_bench=$HAVE_BENCH '
             us[c] = done[c] ? cpu[c] * 1e6 / done[c] : 0
             rate[c] = cpu[c] > 0 ? done[c] / cpu[c] : 0
             kb[c] = (rss[c] - rss1[c]) / (conc - 1)
-            kbo[c] = (held[c] - held1[c]) / (conc - 1)
+            kbo[c] = (held[c] - held1[c]) / (hconc - 1)
             printf "%-9s %9d %8.1f %9s %6.2f %6.2f %8.0f %8.0f %8d %8d %8.1f %8d %8.1f\n", c,
                    done[c], done[c] ? frames[c] / done[c] : 0,
                    (frames[c] == sent[c] ? "= frames" : sent[c]), wall[c], cpu[c], us[c], rate[c],
@@ -142,8 +148,8 @@ awk -v conc="$CONC" -v have_bench=$HAVE_BENCH '
         print "fr/sess: frames per session; refagent: its events_sent in the run (\"= frames\" when it"
         print "equals the client'"'"'s count); us/sess: CPU us (user+sys) per completed session; sess/CPUs:"
         print "sessions per CPU-second; RSS in KB (GNU time'"'"'s peak). KB/s: (RSS@" conc " - RSS@1) / " conc - 1
-        print "under full-speed load (includes garbage not yet collected); held KB: peak RSS with " conc
-        print "sessions held open at once; KB/open: (held KB - the same with 1 session) / " conc - 1 ","
+        print "under full-speed load (includes garbage not yet collected); held KB: peak RSS with " hconc
+        print "sessions held open at once; KB/open: (held KB - the same with 1 session) / " hconc - 1 ","
         print "memory per open session without the runtime'"'"'s baseline."
         print ""
         printf "for scale: Node %.2fx the floor'"'"'s CPU per session, Python %.2fx\n",

@@ -249,6 +249,9 @@ typedef struct {
     char *metric;
     char **exprs;
     size_t n_exprs;
+    /* k6's object form ({threshold, abortOnFail, delayAbortEval}): per expr */
+    bool *abort_on_fail;
+    int64_t *delay_abort_us;
     ar_srcloc loc;
 } ar_scn_threshold;
 

@@ -473,6 +473,37 @@ ar_err ar_scnf_parse_proxy(ar_yt *l, const yaml_node_t *n, ar_scenario *s)
     return AR_OK;
 }
 
+/* A threshold list: strings ("p(95)<15s") or k6's object form
+ * ({threshold: "p(95)<15s", abortOnFail: true, delayAbortEval: 10s}). */
+static ar_err parse_threshold_list(ar_yt *l, const yaml_node_t *v, ar_scn_threshold *t)
+{
+    static const char *const keys[] = {"threshold", "abortOnFail", "delayAbortEval"};
+    if (v->type != YAML_SEQUENCE_NODE)
+        return AR_YT_FAIL(l, v, "'%s' must be a list of thresholds, e.g. [\"p(95) < 15s\"]",
+                          t->metric);
+    size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    t->exprs = calloc(cnt ? cnt : 1, sizeof *t->exprs);
+    t->abort_on_fail = calloc(cnt ? cnt : 1, sizeof *t->abort_on_fail);
+    t->delay_abort_us = calloc(cnt ? cnt : 1, sizeof *t->delay_abort_us);
+    if (!t->exprs || !t->abort_on_fail || !t->delay_abort_us) return ar_yt_fail_oom(l);
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *x = ar_yt_nd(l, v->data.sequence.items.start[i]);
+        size_t k = t->n_exprs++;
+        if (x->type != YAML_MAPPING_NODE) {
+            AR_YT_TRY(ar_yt_get_string(l, x, t->metric, false, &t->exprs[k]));
+            continue;
+        }
+        AR_YT_TRY(ar_yt_check_map(l, x, "threshold", keys, AR_ARRAY_LEN(keys)));
+        yaml_node_t *e = ar_yt_map_get(l, x, "threshold"), *a = ar_yt_map_get(l, x, "abortOnFail"),
+                    *d = ar_yt_map_get(l, x, "delayAbortEval");
+        if (!e) return AR_YT_FAIL(l, x, "a threshold in object form needs 'threshold'");
+        AR_YT_TRY(ar_yt_get_string(l, e, "threshold", false, &t->exprs[k]));
+        if (a) AR_YT_TRY(ar_yt_get_bool(l, a, "abortOnFail", &t->abort_on_fail[k]));
+        if (d) AR_YT_TRY(ar_yt_get_duration(l, d, "delayAbortEval", &t->delay_abort_us[k]));
+    }
+    return AR_OK;
+}
+
 ar_err ar_scnf_parse_thresholds(ar_yt *l, const yaml_node_t *n, ar_scenario *s)
 {
     if (n->type != YAML_MAPPING_NODE)
@@ -487,7 +518,7 @@ ar_err ar_scnf_parse_thresholds(ar_yt *l, const yaml_node_t *n, ar_scenario *s)
         ar_scn_threshold *t = &s->thresholds[s->n_thresholds++];
         t->loc = ar_yt_loc_of(l, k);
         AR_YT_TRY(ar_yt_get_string(l, k, "threshold metric", false, &t->metric));
-        AR_YT_TRY(ar_yt_get_str_list(l, v, t->metric, &t->exprs, &t->n_exprs));
+        AR_YT_TRY(parse_threshold_list(l, v, t));
         if (t->n_exprs == 0)
             return AR_YT_FAIL(l, v, "'%s' has no threshold expressions", t->metric);
         for (size_t e = 0; e < t->n_exprs; e++) {
@@ -690,6 +721,8 @@ void ar_scnf_threshold_clear(ar_scn_threshold *t)
     for (size_t i = 0; i < t->n_exprs; i++)
         free(t->exprs[i]);
     free(t->exprs);
+    free(t->abort_on_fail);
+    free(t->delay_abort_us);
     free(t->metric);
     memset(t, 0, sizeof *t);
 }

@@ -58,6 +58,7 @@ typedef struct {
     long threads;
     const char *results_dir;
     const char *json, *junit;
+    const char *transcripts; /* DIR: one JSONL file per worker thread, when asked */
     const char **thresholds; /* "metric=expr" */
     size_t n_thresholds;
     const char *refagent;
@@ -78,7 +79,8 @@ enum {
     OPT_THRESHOLD,
     OPT_REFAGENT,
     OPT_REFAGENT_ARG,
-    OPT_NO_COLOR
+    OPT_NO_COLOR,
+    OPT_TRANSCRIPTS
 };
 
 static const ar_cli_opt opt_table[] = {
@@ -101,6 +103,9 @@ static const ar_cli_opt opt_table[] = {
      "JSON report with full histograms (default: DIR/bench.json)"},
     {"junit", required_argument, OPT_JUNIT, "FILE",
      "JUnit, one testcase per threshold (default: DIR/bench-junit.xml)"},
+    {"transcripts", required_argument, OPT_TRANSCRIPTS, "DIR",
+     "also write every frame, one JSONL file per worker thread (off by default: a\n"
+     "load test keeps no events in memory and writes none unless asked)"},
     {"refagent", required_argument, OPT_REFAGENT, "PATH",
      "refagent binary for the embedded service"},
     {"refagent-arg", required_argument, OPT_REFAGENT_ARG, "ARG",
@@ -186,6 +191,9 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int *first)
         case OPT_JSON:
             o->json = optarg;
             break;
+        case OPT_TRANSCRIPTS:
+            o->transcripts = optarg;
+            break;
         case OPT_JUNIT:
             o->junit = optarg;
             break;
@@ -228,6 +236,8 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int *first)
 typedef struct {
     char *metric;
     ar_threshold thr;
+    bool abort_on_fail;
+    int64_t delay_abort_us;
 } bench_thr;
 
 typedef enum { VU_IDLE = 0, VU_CONNECTING, VU_TURN, VU_CLOSING } vu_state;
@@ -289,6 +299,7 @@ typedef struct worker {
     const atomic_int *stop;
     atomic_int *abort_run;
     atomic_bool done; /* the thread finished (main polls it for progress) */
+    FILE *tf;         /* --transcripts: this worker's JSONL file, or NULL */
     char err[256];
 } worker;
 
@@ -333,6 +344,20 @@ static void vu_on_frame(void *user, const char *data, size_t len, bool binary, b
     ar_event_init(&ev);
     ar_pf_decode(w->pf, data, len, &ev, NULL);
     m->events_by_kind[ev.kind]++;
+    if (w->tf) {
+        cJSON *line = cJSON_CreateObject();
+        char sid[48];
+        snprintf(sid, sizeof sid, "%d-%llu", w->id, (unsigned long long)v->session_no);
+        cJSON_AddStringToObject(line, "session", sid);
+        cJSON_AddNumberToObject(line, "turn", v->turn + 1);
+        cJSON_AddNumberToObject(line, "t_us", (double)(now - v->started_us));
+        cJSON_AddStringToObject(line, "kind", ar_ev_kind_name(ev.kind));
+        cJSON_AddStringToObject(line, "raw", ev.raw ? ev.raw : "");
+        char *txt = cJSON_PrintUnformatted(line);
+        if (txt) fprintf(w->tf, "%s\n", txt);
+        free(txt);
+        cJSON_Delete(line);
+    }
     int64_t since = now - v->turn_start_us;
     ar_hist_record(m->trend[AR_M_EVENT_LATENCY + ev.kind], since > 0 ? since : 1);
     if (!v->first_event_seen) {
@@ -658,6 +683,38 @@ static void progress(worker *ws, int n, int64_t t0, int64_t total_us, bool tty, 
     }
 }
 
+/*
+ * abortOnFail thresholds, once a second on the merged snapshots: one that
+ * fails after its delayAbortEval stops the run (workers drain and report).
+ */
+static void check_abort(worker *ws, int n, const bench_thr *thr, size_t n_thr, int64_t elapsed_us,
+                        atomic_int *abort_run, char *reason, size_t reason_len)
+{
+    bool any = false;
+    for (size_t i = 0; i < n_thr; i++)
+        any = any || (thr[i].abort_on_fail && elapsed_us >= thr[i].delay_abort_us);
+    if (!any || atomic_load(abort_run)) return;
+    ar_metrics snap;
+    if (ar_metrics_init(&snap) != AR_OK) return;
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_lock(&ws[i].snap_mu);
+        ar_metrics_add(&snap, &ws[i].snap);
+        pthread_mutex_unlock(&ws[i].snap_mu);
+    }
+    for (size_t i = 0; i < n_thr; i++) {
+        if (!thr[i].abort_on_fail || elapsed_us < thr[i].delay_abort_us) continue;
+        ar_thr_kind kind;
+        double obs = ar_metrics_observe(&snap, thr[i].metric, &thr[i].thr, elapsed_us, &kind);
+        if (isnan(obs) || ar_thr_eval(&thr[i].thr, obs)) continue; /* no data yet, or holds */
+        char v[256];
+        ar_thr_format_verdict(&thr[i].thr, kind, obs, v, sizeof v);
+        snprintf(reason, reason_len, "%s %s", thr[i].metric, v);
+        atomic_store(abort_run, 1);
+        break;
+    }
+    ar_metrics_free(&snap);
+}
+
 int ar_bench_main(int argc, char **argv)
 {
     const atomic_int *stop = ar_cli_catch_interrupts();
@@ -680,6 +737,7 @@ int ar_bench_main(int argc, char **argv)
     char *url = NULL, *json = NULL, *junit = NULL, *refbin = NULL, *reflog = NULL;
     char err[1024];
     static atomic_int abort_run;
+    char abort_reason[300] = "";
     ar_metrics total;
     memset(&total, 0, sizeof total);
     long slots = 0;
@@ -712,6 +770,8 @@ int ar_bench_main(int argc, char **argv)
         for (size_t e = 0; e < scn->thresholds[i].n_exprs && n_thr < 64; e++) {
             bench_thr *b = &thr[n_thr++];
             b->metric = strdup(scn->thresholds[i].metric);
+            b->abort_on_fail = scn->thresholds[i].abort_on_fail[e];
+            b->delay_abort_us = scn->thresholds[i].delay_abort_us[e];
             if (ar_thr_parse(scn->thresholds[i].exprs[e], &b->thr, err, sizeof err) ||
                 ar_metrics_check_threshold(b->metric, &b->thr, err, sizeof err)) {
                 fprintf(stderr, "%s:%d:%d: %s\n", scn->file, scn->thresholds[i].loc.line,
@@ -801,6 +861,12 @@ int ar_bench_main(int argc, char **argv)
                 exit_code = AR_EXIT_USAGE;
                 goto out;
             }
+        if (o.transcripts) {
+            char *tp = ar_asprintf("%s/bench-%d.jsonl", o.transcripts, i);
+            ar_mkdirs_for(tp);
+            w->tf = tp ? fopen(tp, "w") : NULL;
+            free(tp);
+        }
         if (ar_metrics_init(&w->m) || ar_metrics_init(&w->snap) || !w->vus ||
             !(w->loop = ar_loop_new(strncmp(url, "wss://", 6) == 0, err, sizeof err))) {
             fprintf(stderr, "agentrig bench: %s\n", err);
@@ -857,6 +923,8 @@ int ar_bench_main(int argc, char **argv)
         if (ar_now_us() >= next) {
             next = ar_now_us() + 1000000;
             if (!o.quiet) progress(ws, n, t0, total_us, tty, &last_done);
+            check_abort(ws, n, thr, n_thr, ar_now_us() - t0, &abort_run, abort_reason,
+                        sizeof abort_reason);
         }
     }
     for (int i = 0; i < n_started; i++)
@@ -880,6 +948,8 @@ int ar_bench_main(int argc, char **argv)
     cJSON_AddStringToObject(root, "started_at", ts);
     cJSON_AddNumberToObject(root, "duration_s", (double)dur / 1e6);
     cJSON_AddBoolToObject(root, "interrupted", atomic_load(stop) != 0);
+    cJSON_AddBoolToObject(root, "aborted", abort_reason[0] != 0);
+    if (abort_reason[0]) cJSON_AddStringToObject(root, "abort_reason", abort_reason);
     cJSON *tv = cJSON_AddArrayToObject(root, "thresholds");
     char verdicts[64][300];
     bool passed[64];
@@ -981,6 +1051,7 @@ int ar_bench_main(int argc, char **argv)
         }
         for (size_t i = 0; i < n_thr; i++)
             printf("threshold %s\n", verdicts[i]);
+        if (abort_reason[0]) printf("aborted early: %s\n", abort_reason);
         printf("reports: %s, %s\n", json, junit);
     }
     if (atomic_load(stop))
@@ -996,6 +1067,7 @@ out:
         for (int i = 0; i < n; i++) {
             worker *w = &ws[i];
             ar_loop_free(w->loop);
+            if (w->tf) fclose(w->tf);
             ar_metrics_free(&w->m);
             ar_metrics_free(&w->snap);
             free(w->vus);

@@ -85,6 +85,16 @@ try:
 finally:
     bs.kill()
 
+# More VUs than the open-file limit allows: exit 2 saying how to raise it.
+total += 1
+r = subprocess.run(["bash", "-c", f"ulimit -Sn 300; ulimit -Hn 300; exec {AGENTRIG} bench --vus 1000 {simple}"],
+                   capture_output=True, text=True, timeout=30)
+ok = r.returncode == 2 and "raise it first, e.g. `ulimit -n 1064`" in r.stderr
+print(("ok  " if ok else "FAIL") + f" bench --vus over the open-file limit -> {r.returncode}")
+if not ok:
+    print(r.stderr)
+failures += not ok
+
 # bench: SIGINT stops starting sessions, drains, writes the report (130); a
 # target that dies mid-run fails sessions as "disconnected"/"connect" and the
 # run goes on to write its report.
