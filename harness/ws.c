@@ -264,8 +264,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     return 0;
 }
 
+/* rx_buffer_size is per connection in lws; frames are reassembled here
+ * anyway (up to AR_FRAME_MAX_BYTES), so a small one saves memory per session. */
 static const struct lws_protocols client_protocols[] = {
-    {"agentrig", ws_callback, 0, 65536, 0, NULL, 0},
+    {"agentrig", ws_callback, 0, 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
