@@ -37,7 +37,8 @@ need_gnu_time() {
 
 machine() {
     echo "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
-        "$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release 2>/dev/null)"
+        "$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release 2>/dev/null);" \
+        "load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
 }
 
 # ra_start ARGS...: a fresh refagent on loopback; sets RA_URL and RA_DEPS.

@@ -99,8 +99,11 @@ held agentrig agentrig_all
 J="$WORK/agentrig/bench.json"
 [ -f "$J" ] || die 3 "agentrig bench wrote no $J (exit $T_RC): $(tail -3 "$WORK/agentrig.err")"
 read -r started completed failed < <(jq -r '.counters | "\(.sessions_started) \(.sessions_completed) \(.sessions_failed)"' "$J")
+# Sessions still open 5 s after the duration are abandoned by agentrig (closed,
+# neither completed nor failed): with a think time most sessions are mid-run.
 echo "agentrig  bench --vus $VUS --duration $DURATION --threads 2 (exit $T_RC): sessions started" \
-    "$started, completed $completed, failed $failed; refagent saw $PEAK_CONNS connections at once;" \
+    "$started, completed $completed, failed $failed, abandoned at the end" \
+    "$((started - completed - failed)); refagent saw $PEAK_CONNS connections at once;" \
     "$T_CPU_S s CPU, $T_WALL_S s wall"
 echo "          peak RSS $T_RSS_KB KB ($((T_RSS_KB / 1024)) MB); $(awk -v p="$T_RSS_KB" -v n="$VUS" \
     'BEGIN { printf "%.1f", p / n }') KB per session including the baseline;" \
