@@ -35,7 +35,7 @@
  * arrive in more RECEIVE callbacks. */
 #define FLOOR_RX_BYTES 4096
 
-static const char *const turn_messages[FLOOR_TURNS] = {
+static const char *turn_messages[FLOOR_TURNS] = {
     "What does our Kubernetes cluster cost us each month?",
     "Optimize it for a 40% reduction",
     "Draft a migration plan",
@@ -238,8 +238,21 @@ static bool split_url(char *url, const char **host, int *port, const char **path
     return true;
 }
 
+/* compare.sh FLOW=light: BENCH_MESSAGES="a|b|c" replaces the three turns. */
+static void messages_from_env(void)
+{
+    const char *env = getenv("BENCH_MESSAGES");
+    if (!env || !*env) return;
+    char *copy = strdup(env);
+    char *save = NULL;
+    int i = 0;
+    for (char *m = strtok_r(copy, "|", &save); m && i < FLOOR_TURNS; m = strtok_r(NULL, "|", &save))
+        turn_messages[i++] = m; /* copy lives for the process */
+}
+
 int main(int argc, char **argv)
 {
+    messages_from_env();
     char *url = NULL;
     long sessions = 3000, concurrency = 100, timeout_s = 300;
     for (int i = 1; i < argc; i++) {

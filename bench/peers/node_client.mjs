@@ -12,11 +12,14 @@
 //        [--sessions 3000] [--concurrency 100] [--timeout-s 300]
 import WebSocket from 'ws';
 
-const MESSAGES = [
-  'What does our Kubernetes cluster cost us each month?',
-  'Optimize it for a 40% reduction',
-  'Draft a migration plan',
-];
+// compare.sh FLOW=light: three short turns instead (BENCH_MESSAGES="a|b|c")
+const MESSAGES = process.env.BENCH_MESSAGES
+  ? process.env.BENCH_MESSAGES.split('|')
+  : [
+      'What does our Kubernetes cluster cost us each month?',
+      'Optimize it for a 40% reduction',
+      'Draft a migration plan',
+    ];
 
 function parseArgs(argv) {
   const opts = { url: null, sessions: 3000, concurrency: 100, timeoutS: 300 };

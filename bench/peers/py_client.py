@@ -26,6 +26,9 @@ MESSAGES = [
     "Optimize it for a 40% reduction",
     "Draft a migration plan",
 ]
+# compare.sh FLOW=light: three short turns instead (BENCH_MESSAGES="a|b|c")
+if os.environ.get("BENCH_MESSAGES"):
+    MESSAGES = os.environ["BENCH_MESSAGES"].split("|")
 
 
 class Stats:
