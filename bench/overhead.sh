@@ -15,6 +15,8 @@ BUILD=${1:-build}
 RATE=${2:-500}
 DURATION=${3:-20s}
 MAX_VUS=${MAX_VUS:-2000}
+# BENCH_ARGS: extra agentrig bench options, e.g. BENCH_ARGS="--threads 1"
+read -r -a EXTRA <<< "${BENCH_ARGS:-}"
 TIMEOUT_S=${TIMEOUT_S:-180}
 . "$(dirname "$0")/bench_lib.sh"
 
@@ -29,12 +31,12 @@ echo "machine   $(machine)"
 echo "service   refagent --port 0 ${RA_ARGS[*]}, loopback"
 ra_start "${RA_ARGS[@]}"
 timed agentrig timeout "$TIMEOUT_S" "$AGENTRIG" bench "$BENCH_DIR/scenarios/three_turns.yaml" \
-    --target "$RA_URL" --rate "$RATE/s" --duration "$DURATION" --max-vus "$MAX_VUS" --quiet \
+    --target "$RA_URL" --rate "$RATE/s" --duration "$DURATION" --max-vus "$MAX_VUS" --quiet "${EXTRA[@]}" \
     -o "$WORK/agentrig"
 ra_stop
 J="$WORK/agentrig/bench.json"
 [ -f "$J" ] || die 3 "agentrig bench wrote no $J (exit $T_RC): $(tail -3 "$WORK/agentrig.err")"
-echo "load      bench --rate $RATE/s --duration $DURATION --max-vus $MAX_VUS (exit $T_RC);" \
+echo "load      bench --rate $RATE/s --duration $DURATION --max-vus $MAX_VUS${EXTRA[*]:+ ${EXTRA[*]}} (exit $T_RC);" \
     "$T_CPU_S s CPU, peak RSS $T_RSS_KB KB"
 jq -r '.counters | "sessions  started \(.sessions_started), completed \(.sessions_completed), failed \(.sessions_failed), dropped \(.dropped)"' "$J"
 echo
