@@ -22,7 +22,8 @@ static const char usage[] =
     "\n"
     "exit codes: 0 all passed, 1 an expectation failed, 2 usage or configuration\n"
     "error, 3 service unreachable or harness failure, 130 interrupted.\n"
-    "docs: README.md, docs/scenarios.md, docs/faults.md, docs/protocol.md, docs/reports.md\n";
+    "docs: README.md, docs/scenarios.md, docs/faults.md, docs/protocol.md, docs/reports.md,\n"
+    "      docs/metrics.md (bench)\n";
 
 int main(int argc, char **argv)
 {
