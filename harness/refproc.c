@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +80,7 @@ ar_err ar_refproc_start(const char *binary, const char *const *extra_args, size_
         argv[a++] = extra_args[i];
     argv[a] = NULL;
 
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, err_len, "fork: %s", strerror(errno));
@@ -92,6 +96,15 @@ ar_err ar_refproc_start(const char *binary, const char *const *extra_args, size_
         /* The child must not die with the terminal's SIGINT before we stop it:
          * agentrig owns its lifetime and writes reports first. */
         setpgid(0, 0);
+#ifdef __linux__
+        /* If agentrig is killed outright (SIGKILL, a CI timeout, the OOM
+         * killer) it cannot stop us; without this refagent would run on,
+         * holding its port, forever. The signal fires when the thread that
+         * forked exits: refagents are forked by the main thread, or by a
+         * worker that stops them before it returns. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(127); /* agentrig died before prctl */
+#endif
         execv(binary, (char *const *)argv);
         dprintf(STDOUT_FILENO, "exec-failed %s\n", strerror(errno));
         _exit(127);

@@ -128,5 +128,53 @@ ok = (p.returncode == 0 and rep["counters"]["sessions_completed"] > 0
 print(("ok  " if ok else "FAIL") + f" bench target dies mid-run -> {p.returncode}, failed_by={fb}")
 failures += not ok
 
+# agentrig killed outright (SIGKILL: a CI timeout, the OOM killer) cannot stop
+# its embedded refagent; the refagent must not outlive it holding a port.
+def children(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+p = subprocess.Popen([AGENTRIG, "bench", "-q", "-o", out_dir, "--vus", "2", "--duration", "30s",
+                      "--refagent", REFAGENT, three], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+kids = []
+for _ in range(100):
+    time.sleep(0.05)
+    kids = children(p.pid)
+    if kids:
+        break
+p.kill()
+p.wait(timeout=10)
+for _ in range(100):
+    if not any(alive(k) for k in kids):
+        break
+    time.sleep(0.05)
+total += 1
+ok = bool(kids) and not any(alive(k) for k in kids)
+print(("ok  " if ok else "FAIL") + f" SIGKILLed agentrig leaves no refagent behind (children {kids})")
+failures += not ok
+for k in kids:
+    try:
+        os.kill(k, signal.SIGKILL)
+    except OSError:
+        pass
+
 print(f"{total - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
