@@ -154,6 +154,11 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int *first)
     ar_cli_build(opt_table, AR_ARRAY_LEN(opt_table), longs, shorts, sizeof shorts);
     optind = 1;
     opterr = 0;
+    /* The embedded refagent's benchmark defaults come first, so that
+     * --refagent-arg values after them override them. */
+    if (!ar_cli_push(&o->refagent_args, &o->n_refagent_args, "--think-ms=0") ||
+        !ar_cli_push(&o->refagent_args, &o->n_refagent_args, "--deps=inline"))
+        return AR_EXIT_INFRA;
     int c;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         switch (c) {
@@ -826,16 +831,14 @@ int ar_bench_main(int argc, char **argv)
             goto out;
         }
     } else {
-        refbin = o.refagent ? ar_strdup(o.refagent) : ar_refproc_find();
-        const char *args[64] = {"--think-ms=0", "--deps=inline"};
-        size_t na = 2;
-        for (size_t i = 0; i < o.n_refagent_args && na < 64; i++)
-            args[na++] = o.refagent_args[i];
+        if (!(refbin = ar_cli_refagent("bench", o.refagent))) {
+            exit_code = AR_EXIT_INFRA;
+            goto out;
+        }
         ar_mkdirs_for(reflog);
-        if (!refbin ||
-            ar_refproc_start(refbin, args, na, reflog, "listening ", &ref, err, sizeof err)) {
-            fprintf(stderr, "agentrig bench: could not start the embedded refagent: %s\n",
-                    refbin ? err : "not found");
+        if (ar_refproc_start(refbin, o.refagent_args, o.n_refagent_args, reflog, "listening ", &ref,
+                             err, sizeof err)) {
+            fprintf(stderr, "agentrig bench: could not start the embedded refagent: %s\n", err);
             exit_code = AR_EXIT_INFRA;
             goto out;
         }

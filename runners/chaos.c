@@ -530,10 +530,7 @@ int ar_chaos_main(int argc, char **argv)
                          : ar_cli_path_in(o.results_dir, "chaos-transcripts");
     reflog = ar_cli_path_in(o.results_dir, "refagent.log");
     if (need_ref) {
-        refbin = o.refagent ? ar_strdup(o.refagent) : ar_refproc_find();
-        if (!refbin) {
-            fprintf(stderr, "agentrig chaos: the embedded refagent was not found (set --refagent "
-                            "or AGENTRIG_REFAGENT, or give --target)\n");
+        if (!(refbin = ar_cli_refagent("chaos", o.refagent))) {
             exit_code = AR_EXIT_INFRA;
             goto out;
         }

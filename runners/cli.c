@@ -3,6 +3,8 @@
  */
 #include "cli.h"
 
+#include "refproc.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -82,6 +84,17 @@ bool ar_cli_push(const char ***list, size_t *n, const char *v)
 char *ar_cli_path_in(const char *dir, const char *name)
 {
     return ar_asprintf("%s/%s", dir, name);
+}
+
+char *ar_cli_refagent(const char *mode, const char *explicit_path)
+{
+    char *bin = explicit_path ? ar_strdup(explicit_path) : ar_refproc_find();
+    if (!bin)
+        fprintf(stderr,
+                "agentrig %s: the embedded refagent was not found beside agentrig (set "
+                "--refagent or AGENTRIG_REFAGENT, or give --target)\n",
+                mode);
+    return bin;
 }
 
 /* Lock-free atomics are async-signal-safe and, unlike a volatile

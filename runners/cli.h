@@ -38,6 +38,12 @@ bool ar_cli_color(bool no_color);
 bool ar_cli_push(const char ***list, size_t *n, const char *v);
 /* "dir/name", owned. */
 char *ar_cli_path_in(const char *dir, const char *name);
+/*
+ * The refagent binary for a run without --target: explicit (--refagent) if
+ * given, else ar_refproc_find(). Owned; NULL after printing, for mode, why
+ * none was found and how to point agentrig at one.
+ */
+char *ar_cli_refagent(const char *mode, const char *explicit_path);
 
 /*
  * From here on SIGINT/SIGTERM mean "stop and write the reports": the

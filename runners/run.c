@@ -324,11 +324,7 @@ int ar_run_main(int argc, char **argv)
     }
 
     if (need_ref || need_deps) {
-        refbin = o.refagent ? ar_strdup(o.refagent) : ar_refproc_find();
-        if (!refbin) {
-            fprintf(stderr, "agentrig run: some scenarios have no target, and the embedded "
-                            "refagent was not found (set --refagent or AGENTRIG_REFAGENT, or "
-                            "give --target)\n");
+        if (!(refbin = ar_cli_refagent("run", o.refagent))) {
             exit_code = AR_EXIT_INFRA;
             goto out;
         }

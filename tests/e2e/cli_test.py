@@ -176,5 +176,43 @@ for k in kids:
     except OSError:
         pass
 
+# No --target and no refagent to be found: exit 3 and how to point at one;
+# an explicit --refagent that does not exist: exit 3 naming it.
+faults_dir = os.path.join(HERE, "..", "..", "scenarios", "faults")
+lone = os.path.join(tempfile.mkdtemp(), "agentrig")
+with open(AGENTRIG, "rb") as src, open(lone, "wb") as dst:
+    dst.write(src.read())
+os.chmod(lone, 0o755)
+no_ref_env = {k: v for k, v in os.environ.items() if k != "AGENTRIG_REFAGENT"}
+for mode, path in (("run", simple), ("bench", simple), ("chaos", faults_dir)):
+    out = tempfile.mkdtemp()
+    total += 1
+    r = subprocess.run([lone, mode, "-q", "-o", out, path], capture_output=True, text=True,
+                       timeout=60, env=no_ref_env)
+    want = (f"agentrig {mode}: the embedded refagent was not found beside agentrig "
+            "(set --refagent or AGENTRIG_REFAGENT, or give --target)")
+    ok = r.returncode == 3 and want in r.stderr
+    print(("ok  " if ok else "FAIL") + f" {mode} with no refagent -> {r.returncode}")
+    if not ok:
+        print(f"     expected exit 3 and {want!r}; got:\n{r.stderr}")
+    failures += not ok
+    check([mode, "-q", "-o", out, "--refagent", "/nonexistent/refagent", path], 3,
+          "could not run refagent (/nonexistent/refagent): No such file or directory")
+
+# bench passes every --refagent-arg through, however many, and the last wins:
+# 70 x --think-ms=0 then --think-ms=50 makes sessions slow enough that two
+# VUs cannot take 400 arrivals a second.
+out = tempfile.mkdtemp()
+many = ["--refagent-arg=--think-ms=0"] * 70 + ["--refagent-arg=--think-ms=50"]
+r = subprocess.run([AGENTRIG, "bench", "-q", "-o", out, "--rate", "400/s", "--duration", "1s",
+                    "--max-vus", "2", "--refagent", REFAGENT] + many + [three],
+                   capture_output=True, text=True, timeout=60)
+rep = json.load(open(os.path.join(out, "bench.json")))
+total += 1
+ok = r.returncode == 0 and rep["counters"]["dropped"] > 300
+print(("ok  " if ok else "FAIL") + f" bench with 71 --refagent-arg -> {r.returncode},"
+      f" dropped={rep['counters']['dropped']}")
+failures += not ok
+
 print(f"{total - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
