@@ -308,6 +308,8 @@ typedef struct worker {
     ar_arr arr;
     bool open_model;
     int64_t next_arrival_us; /* relative to t0; -1: no more */
+    vu **idle;               /* the VUs free for the next arrival (a stack) */
+    size_t n_idle;
     uint64_t arrival_no;
     int n_threads;
     int64_t t0_us, end_us;
@@ -507,6 +509,7 @@ static void vu_finish(vu *v, bool ok, ar_fail_kind why)
     v->conn = NULL;
     v->state = VU_IDLE;
     v->n_runs = 0;
+    if (w->open_model) w->idle[w->n_idle++] = v;
     atomic_fetch_sub(&w->active, 1);
 }
 
@@ -576,9 +579,7 @@ static void *worker_main(void *arg)
         if (!draining) {
             if (w->open_model) {
                 while (w->next_arrival_us >= 0 && w->next_arrival_us < rel + POLL_GRAIN_US) {
-                    vu *free_vu = NULL;
-                    for (size_t i = 0; i < w->n_vus && !free_vu; i++)
-                        if (w->vus[i].state == VU_IDLE) free_vu = &w->vus[i];
+                    vu *free_vu = w->n_idle ? w->idle[--w->n_idle] : NULL;
                     int64_t intended = w->t0_us + w->next_arrival_us;
                     if (free_vu)
                         vu_start(w, free_vu, intended < now ? intended : now);
@@ -893,16 +894,30 @@ int ar_bench_main(int argc, char **argv)
         w->end_us = o.iterations ? INT64_MAX : t0 + total_us;
         if (o.rate > 0) {
             w->open_model = true;
-            ar_arr_stage st[64];
-            size_t nst = 0;
-            if (scn->n_stages)
-                for (size_t k = 0; k < scn->n_stages && k < 64; k++)
-                    st[nst++] = (ar_arr_stage){.duration_us = scn->stages[k].duration_us,
-                                               .target_per_s = scn->stages[k].target};
-            else
-                st[nst++] = (ar_arr_stage){.duration_us = o.duration_us, .target_per_s = o.rate};
-            if (ar_arr_init(st, nst, scn->n_stages ? 0 : o.rate, &w->arr, err, sizeof err)) {
-                fprintf(stderr, "agentrig bench: %s\n", err);
+            if (!(w->idle = calloc(w->n_vus ? w->n_vus : 1, sizeof *w->idle))) {
+                exit_code = AR_EXIT_INFRA;
+                goto out;
+            }
+            for (size_t k = w->n_vus; k-- > 0;) /* vus[0] on top */
+                w->idle[w->n_idle++] = &w->vus[k];
+            /* Every stage goes to ar_arr_init, which refuses more than it
+             * takes with a message instead of a silently shorter ramp. */
+            size_t nst = scn->n_stages ? scn->n_stages : 1;
+            ar_arr_stage *st = calloc(nst, sizeof *st);
+            if (!st) {
+                exit_code = AR_EXIT_INFRA;
+                goto out;
+            }
+            for (size_t k = 0; k < scn->n_stages; k++)
+                st[k] = (ar_arr_stage){.duration_us = scn->stages[k].duration_us,
+                                       .target_per_s = scn->stages[k].target};
+            if (!scn->n_stages)
+                st[0] = (ar_arr_stage){.duration_us = o.duration_us, .target_per_s = o.rate};
+            ar_err arr_rc =
+                ar_arr_init(st, nst, scn->n_stages ? 0 : o.rate, &w->arr, err, sizeof err);
+            free(st);
+            if (arr_rc) {
+                fprintf(stderr, "agentrig bench: %s: stages: %s\n", scn->file, err);
                 exit_code = AR_EXIT_USAGE;
                 goto out;
             }
@@ -1085,6 +1100,7 @@ out:
             ar_metrics_free(&w->m);
             ar_metrics_free(&w->snap);
             free(w->vus);
+            free(w->idle);
             if (w->frames_tpl)
                 for (size_t k = 0; k < scn->n_turns; k++)
                     free(w->frames_tpl[k]);
