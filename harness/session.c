@@ -5,7 +5,9 @@
  * thread owns the loop and services it until the turn's terminal event, the
  * turn's deadline, the connection's end or SIGINT, whichever comes first.
  * Frames are decoded and recorded in the transport callback, stamped with
- * CLOCK_MONOTONIC at arrival, so validation work never delays a timestamp.
+ * CLOCK_MONOTONIC at arrival. The session drives and records; it does not
+ * judge: the mode runs the validators afterwards (validators/judge.c) over
+ * what was recorded, so no validation work can delay a timestamp.
  *
  * A broken frame (invalid JSON, binary, over the cap) is recorded as it came
  * and becomes a failed "frames" check on the turn it arrived in; the session
@@ -27,8 +29,6 @@
 #include "profile.h"
 #include "event.h"
 #include "template.h"
-#include "../validators/agui.h"
-#include "../validators/validator.h"
 
 #define CONNECT_TIMEOUT_MAX_US (30 * 1000000LL)
 #define STEP_MAX_US (100 * 1000LL)
@@ -367,41 +367,25 @@ static const char *turn_response(const sess_state *st, const ar_event *terminal)
     return terminal ? terminal->text : NULL;
 }
 
-static void judge_turn(const ar_turn *t, sess_state *st, ar_turn_result *tr, ar_vars *vars,
-                       const char *thread_id)
+/*
+ * Leaves what the judge needs in tr (the session itself judges nothing), then
+ * takes the turn's captures, whose checks follow the validators' in reports.
+ */
+static void finish_turn(const ar_turn *t, sess_state *st, ar_turn_result *tr, ar_vars *vars,
+                        const char *thread_id)
 {
-    size_t n = tr->n_events;
-    const ar_event **evs = calloc(n ? n : 1, sizeof *evs);
-    const ar_event **prev = calloc(tr->first_event ? tr->first_event : 1, sizeof *prev);
-    if (!evs || !prev) {
-        ar_checks_add(&tr->checks, "harness", false, "harness: out of memory while validating");
-        free(evs);
-        free(prev);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        evs[i] = ar_rec_get(st->rec, st->sid, tr->first_event + i);
-    for (size_t i = 0; i < tr->first_event; i++)
-        prev[i] = ar_rec_get(st->rec, st->sid, i);
     const ar_event *terminal = ar_rec_get(st->rec, st->sid, st->terminal_index);
     const char *response = turn_response(st, terminal);
-    ar_turn_obs obs = {
-        .events = evs,
-        .n_events = n,
-        .terminal = terminal,
-        .start_us = tr->start_us,
-        .end_us = tr->end_us,
-        .response = response,
-        .vars = vars,
-        .prev_events = prev,
-        .n_prev_events = tr->first_event,
-    };
-    ar_val_turn(&t->expect, &obs, &tr->checks);
-    if (st->pf->agui_invariants) ar_val_agui(&obs, &tr->checks);
+    tr->judge = true;
+    tr->terminal_index = st->terminal_index;
+    tr->response = response ? ar_strdup(response) : NULL;
+    tr->vars = ar_vars_clone(vars);
+    if (!tr->vars || (response && !tr->response)) {
+        tr->judge = false;
+        ar_checks_add(&tr->checks, "harness", false, "harness: out of memory while recording");
+    }
     for (size_t c = 0; c < t->n_captures; c++)
-        ar_capture_take(&t->captures[c], terminal, response, thread_id, vars, &tr->checks);
-    free(evs);
-    free(prev);
+        ar_capture_take(&t->captures[c], terminal, response, thread_id, vars, &tr->post_checks);
 }
 
 static char *make_thread_id(uint32_t index, uint32_t turn)
@@ -969,7 +953,7 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
                 ar_checks_add(&tr->checks, "completed", true,
                               "completed: agent_completed after %s (%zu events)", took,
                               tr->n_events);
-            judge_turn(t, &st, tr, vars, thread_id);
+            finish_turn(t, &st, tr, vars, thread_id);
             const char *resp = turn_response(&st, term);
             push_message(history, "assistant", resp ? resp : "");
             continue;
@@ -1027,7 +1011,7 @@ done:
         ar_loop_step(loop, 0); /* let the close frame go out; the loop frees the rest */
     }
     if (st.n_dropped && out->n_turns)
-        ar_checks_add(&out->turns[0].checks, "recorder", false,
+        ar_checks_add(&out->turns[0].post_checks, "recorder", false,
                       "recorder: %llu events could not be recorded (session cap reached)",
                       (unsigned long long)st.n_dropped);
     out->duration_us = ar_now_us() - out->start_us;

@@ -1,6 +1,7 @@
 /*
  * session.h - drives one scenario through one persistent connection, turn by
- * turn, recording every frame and judging each turn with the validators.
+ * turn, recording every frame. It does not judge: the mode calls
+ * ar_judge_session (validators/judge.h) on the result afterwards.
  */
 #ifndef AR_SESSION_H
 #define AR_SESSION_H
@@ -33,7 +34,8 @@ typedef struct {
  * Runs scn on loop (owned by the calling thread). index makes the generated
  * thread id unique within the run. Fills *out (which the caller clears with
  * ar_session_result_clear). Never fails as a function: every problem ends up
- * in out (AR_OUT_ERROR with error_code, or failed checks).
+ * in out (AR_OUT_ERROR with error_code, or failed checks). The turns it
+ * marks for judging still need ar_judge_session before out is final.
  */
 void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, uint32_t index,
                  ar_session_result *out);

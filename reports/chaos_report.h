@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 
-#include "../harness/ar.h"
+#include "ar.h"
 
 typedef struct {
     char *source;  /* "rate>=0.66" */

@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 
-#include "../harness/result.h"
+#include "result.h"
 
 #define AR_REPORT_JSON_VERSION 1
 

@@ -29,15 +29,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "../harness/arrival.h"
-#include "../harness/metrics.h"
-#include "../harness/profile.h"
-#include "../harness/refproc.h"
-#include "../harness/scenario.h"
-#include "../harness/template.h"
-#include "../harness/transport.h"
-#include "../reports/report.h"
-#include "../reports/text.h"
+#include "arrival.h"
+#include "metrics.h"
+#include "profile.h"
+#include "refproc.h"
+#include "scenario.h"
+#include "template.h"
+#include "transport.h"
+#include "report.h"
+#include "text.h"
 #include "cli.h"
 #include "runners.h"
 

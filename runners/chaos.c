@@ -26,20 +26,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/hist.h"
-#include "../harness/profile.h"
-#include "../harness/proxy.h"
-#include "../harness/recorder.h"
-#include "../harness/refproc.h"
-#include "../harness/scenario.h"
-#include "../harness/session.h"
-#include "../harness/stats.h"
-#include "../harness/template.h"
-#include "../harness/threshold.h"
-#include "../reports/chaos_report.h"
-#include "../reports/report.h"
+#include "hist.h"
+#include "profile.h"
+#include "proxy.h"
+#include "recorder.h"
+#include "refproc.h"
+#include "scenario.h"
+#include "session.h"
+#include "stats.h"
+#include "template.h"
+#include "threshold.h"
+#include "chaos_report.h"
+#include "report.h"
 #include "cli.h"
 #include "faultenv.h"
+#include "judge.h"
 #include "runners.h"
 
 #define JOBS_MAX 64
@@ -292,6 +293,7 @@ static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
     ar_fenv_session(env, &sc);
     ar_sess_run(loop, &sc, scn, (uint32_t)(tr->scenario * TRIALS_MAX + (size_t)tr->trial),
                 &tr->res);
+    ar_judge_session(sc.rec, &tr->res);
     ar_fenv_finish(env, scn, &tr->res, &tr->fired, &tr->ttr_us);
     ar_fenv_free(env);
     tr->errored = tr->res.outcome == AR_OUT_ERROR;

@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "../harness/ar.h"
+#include "ar.h"
 
 typedef struct {
     const char *name;

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/proxy.h"
-#include "../harness/refproc.h"
-#include "../harness/template.h"
+#include "proxy.h"
+#include "refproc.h"
+#include "template.h"
 
 #define HITS_MAX 4096
 

@@ -8,10 +8,10 @@
 #ifndef AR_FAULTENV_H
 #define AR_FAULTENV_H
 
-#include "../harness/recorder.h"
-#include "../harness/result.h"
-#include "../harness/scenario.h"
-#include "../harness/session.h"
+#include "recorder.h"
+#include "result.h"
+#include "scenario.h"
+#include "session.h"
 
 typedef struct {
     ar_rec *rec;          /* where proxy hits are recorded (kind "fault") */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../harness/ar.h"
+#include "ar.h"
 #include "runners.h"
 
 static const char usage[] =

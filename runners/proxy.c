@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/proxy.h"
-#include "../harness/scenario.h"
+#include "proxy.h"
+#include "scenario.h"
 #include "cli.h"
 #include "runners.h"
 

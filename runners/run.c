@@ -19,16 +19,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../harness/ar.h"
-#include "../harness/recorder.h"
-#include "../harness/profile.h"
-#include "../harness/refproc.h"
-#include "../harness/scenario.h"
-#include "../harness/session.h"
-#include "../harness/template.h"
-#include "../reports/report.h"
+#include "ar.h"
+#include "recorder.h"
+#include "profile.h"
+#include "refproc.h"
+#include "scenario.h"
+#include "session.h"
+#include "template.h"
+#include "report.h"
 #include "cli.h"
 #include "faultenv.h"
+#include "judge.h"
 #include "runners.h"
 
 #define JOBS_MAX 256
@@ -214,6 +215,7 @@ static void *worker_main(void *arg)
         }
         if (!q->scns[i]->n_faults) {
             ar_sess_run(loop, &q->cfg, q->scns[i], (uint32_t)i, &q->results[i]);
+            ar_judge_session(q->cfg.rec, &q->results[i]);
             continue;
         }
         /* A scenario with dependency faults gets its own proxy (and its own
@@ -234,6 +236,7 @@ static void *worker_main(void *arg)
         ar_sess_cfg sc = q->cfg;
         ar_fenv_session(env, &sc);
         ar_sess_run(loop, &sc, q->scns[i], (uint32_t)i, r);
+        ar_judge_session(sc.rec, r);
         bool fired;
         int64_t ttr;
         ar_fenv_finish(env, q->scns[i], r, &fired, &ttr);

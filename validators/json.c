@@ -13,7 +13,7 @@
  * regex over a string, or over a number formatted the way JSON prints it.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "../harness/jsonptr.h"
+#include "jsonptr.h"
 #include "valfmt.h"
 #include "validator.h"
 

@@ -10,9 +10,9 @@
 #ifndef AR_VALFMT_H
 #define AR_VALFMT_H
 
-#include "../harness/event.h"
-#include "../harness/result.h"
-#include "../harness/template.h"
+#include "event.h"
+#include "result.h"
+#include "template.h"
 
 #define AR_VF_MSG_MAX 1024
 /* How much of a response a failure message quotes. */

@@ -10,10 +10,10 @@
 #ifndef AR_VALIDATOR_H
 #define AR_VALIDATOR_H
 
-#include "../harness/event.h"
-#include "../harness/result.h"
-#include "../harness/scenario.h"
-#include "../harness/template.h"
+#include "event.h"
+#include "result.h"
+#include "scenario.h"
+#include "template.h"
 
 typedef struct {
     const ar_event *const *events; /* this turn's events, in arrival order */

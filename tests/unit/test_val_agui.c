@@ -3,7 +3,7 @@
  * rule broken on its own fails with its exact message (that text is what a
  * CI user reads), and a stream broken many ways reports everything, bounded.
  */
-#include "../../validators/agui.h"
+#include "agui.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
  * test_val_context.c - context.same across turns (canonical fields and JSON
  * pointers into raw frames) and context.reappear of captured values.
  */
-#include "../../validators/validator.h"
+#include "validator.h"
 
 #include <stdarg.h>
 #include <stddef.h>

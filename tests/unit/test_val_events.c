@@ -3,7 +3,7 @@
  * nothing after the terminal event, forbidden kinds. Each case pins the
  * failure message, since that text is what a CI user reads.
  */
-#include "../../validators/validator.h"
+#include "validator.h"
 
 #include <stdarg.h>
 #include <stddef.h>

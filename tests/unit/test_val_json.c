@@ -3,8 +3,8 @@
  * assertions on the terminal frame: each operator passing and failing,
  * type errors, and a turn without a usable terminal frame.
  */
-#include "../../validators/jsonptr.h"
-#include "../../validators/validator.h"
+#include "jsonptr.h"
+#include "validator.h"
 
 #include <stdarg.h>
 #include <stddef.h>

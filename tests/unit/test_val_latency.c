@@ -3,7 +3,7 @@
  * holds, one microsecond more does not), milestones that never happened, and
  * limits that are not set.
  */
-#include "../../validators/validator.h"
+#include "validator.h"
 
 #include <stdarg.h>
 #include <stddef.h>

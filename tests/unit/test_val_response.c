@@ -4,7 +4,7 @@
  * a missing response, a bad template and a bad pattern.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "../../validators/validator.h"
+#include "validator.h"
 
 #include <pcre2.h>
 

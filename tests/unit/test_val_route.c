@@ -2,7 +2,7 @@
  * test_val_route.c - expect.route: every match mode passing and failing,
  * with the expected-vs-observed message pinned.
  */
-#include "../../validators/validator.h"
+#include "validator.h"
 
 #include <stdarg.h>
 #include <stddef.h>

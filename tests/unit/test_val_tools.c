@@ -2,7 +2,7 @@
  * test_val_tools.c - expect.tools: called, not_called, all_ok, and status
  * judged on the last completion of a tool.
  */
-#include "../../validators/validator.h"
+#include "validator.h"
 
 #include <stdarg.h>
 #include <stddef.h>

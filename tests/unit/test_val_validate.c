@@ -2,8 +2,8 @@
  * test_val_validate.c - ar_val_turn runs the present expectations in the
  * documented order, and every message stays one bounded line.
  */
-#include "../../validators/valfmt.h"
-#include "../../validators/validator.h"
+#include "valfmt.h"
+#include "validator.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -93,4 +93,11 @@ ar_err ar_parse_duration(const char *s, int64_t *out_us);
 
 #define AR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Where something was written: file:line:col in a scenario, profile or rules file. */
+typedef struct {
+    const char *file; /* borrowed from the owning scenario or profile */
+    int line;         /* 1-based */
+    int col;          /* 1-based */
+} ar_srcloc;
+
 #endif

@@ -627,6 +627,6 @@ ar_srcloc ar_yt_loc_of(ar_yt *l, const yaml_node_t *n)
 {
     /* A scenario's locations borrow its own copy of the path (it outlives the
      * loader); a rules file has no scenario, and its path is the caller's. */
-    const char *file = l->scn ? l->scn->file : l->file;
+    const char *file = l->loc_file ? l->loc_file : l->file;
     return (ar_srcloc){file, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1};
 }

@@ -19,12 +19,6 @@
 
 struct cJSON;
 
-typedef struct {
-    const char *file; /* borrowed from the owning scenario */
-    int line;         /* 1-based */
-    int col;          /* 1-based */
-} ar_srcloc;
-
 typedef enum { AR_ORDER_STRICT = 0, AR_ORDER_SUBSEQUENCE, AR_ORDER_CONTAINS } ar_order_mode;
 typedef enum {
     AR_ROUTE_STRICT = 0,

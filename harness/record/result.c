@@ -7,54 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ar_checks_init(ar_checks *c)
-{
-    memset(c, 0, sizeof *c);
-}
-
-void ar_checks_free(ar_checks *c)
-{
-    if (!c) return;
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->items[i].name);
-        free(c->items[i].message);
-    }
-    free(c->items);
-    ar_checks_init(c);
-}
-
-ar_err ar_checks_add(ar_checks *c, const char *name, bool passed, const char *fmt, ...)
-{
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        ar_check *p = realloc(c->items, cap * sizeof *p);
-        if (!p) return AR_ENOMEM;
-        c->items = p;
-        c->cap = cap;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = NULL;
-    int n = vasprintf(&msg, fmt, ap);
-    va_end(ap);
-    char *nm = strdup(name);
-    if (n < 0 || !nm) {
-        if (n >= 0) free(msg);
-        free(nm);
-        return AR_ENOMEM;
-    }
-    c->items[c->n++] = (ar_check){.name = nm, .passed = passed, .message = msg};
-    return AR_OK;
-}
-
-size_t ar_checks_failed(const ar_checks *c)
-{
-    size_t f = 0;
-    for (size_t i = 0; i < c->n; i++)
-        f += !c->items[i].passed;
-    return f;
-}
-
 const char *ar_outcome_name(ar_outcome o)
 {
     switch (o) {
@@ -81,6 +33,9 @@ void ar_session_result_clear(ar_session_result *s)
     for (size_t t = 0; t < s->n_turns; t++) {
         free(s->turns[t].message);
         ar_checks_free(&s->turns[t].checks);
+        ar_checks_free(&s->turns[t].post_checks);
+        free(s->turns[t].response);
+        ar_vars_free(s->turns[t].vars);
     }
     free(s->turns);
     free(s->target);

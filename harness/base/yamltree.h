@@ -1,8 +1,7 @@
 /*
  * yamltree.h - walking a libyaml document with line:col diagnostics: the
- * helpers shared by the scenario loader (scenario.c, scenario_expect.c) and
- * the fault and threshold parsers (scenario_faults.c). Internal to the
- * loader; nothing outside harness/scenario*.c includes it.
+ * helpers shared by the loaders of scenarios (harness/scenario/), profiles
+ * (harness/protocol/) and fault rules. It knows nothing of what it loads.
  *
  * Every helper reports the first problem through ar_yt_fail_at, which writes
  * "file:line:col: message" into the loader's error buffer and returns the
@@ -15,7 +14,8 @@
 #include <yaml.h>
 
 #include "event.h"
-#include "scenario.h"
+
+struct ar_scenario;
 
 #define AR_YT_TRY(expr)                                                                            \
     do {                                                                                           \
@@ -29,7 +29,10 @@ typedef struct {
     char *err;
     size_t err_len;
     size_t ctx_values;
-    ar_scenario *scn;
+    /* The scenario being loaded (scenario loader only; opaque here) and the
+     * path its locations borrow, which outlives the loader. */
+    struct ar_scenario *scn;
+    const char *loc_file;
 } ar_yt;
 
 #define AR_YT_FAIL(l, node, ...)                                                                   \

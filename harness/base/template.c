@@ -114,6 +114,19 @@ size_t ar_vars_count(const ar_vars *v)
     return v ? v->n : 0;
 }
 
+ar_vars *ar_vars_clone(const ar_vars *v)
+{
+    if (!v) return NULL;
+    ar_vars *c = ar_vars_new();
+    for (size_t i = 0; c && i < v->n; i++) {
+        if (ar_vars_set(c, v->names[i], v->values[i]) != AR_OK) {
+            ar_vars_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
 void ar_vars_at(const ar_vars *v, size_t i, const char **name, const char **value)
 {
     if (!v || i >= v->n) {

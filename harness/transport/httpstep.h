@@ -16,15 +16,14 @@
  * never written into messages or checks; the URL is, with any user:password
  * replaced by "***".
  *
- * Include note: this header needs result.h (ar_checks), and result.h includes
- * scenario.h, so scenario.h must not include this file: it can hold steps as
- * `struct ar_http_step *` with a forward declaration.
+ * scenario.h holds steps as `struct ar_http_step *` with a forward
+ * declaration, so the scenario model does not depend on libcurl's users.
  */
 #ifndef AR_HTTPSTEP_H
 #define AR_HTTPSTEP_H
 
 #include "ar.h"
-#include "result.h"
+#include "checks.h"
 #include "template.h"
 
 struct cJSON;

@@ -23,6 +23,8 @@ const char *ar_vars_get(const ar_vars *v, const char *name);
 size_t ar_vars_count(const ar_vars *v);
 /* i-th entry in insertion order (borrowed). */
 void ar_vars_at(const ar_vars *v, size_t i, const char **name, const char **value);
+/* A copy of v (NULL for NULL); NULL on OOM. Returns owned. */
+ar_vars *ar_vars_clone(const ar_vars *v);
 
 typedef enum {
     AR_TPL_PLAIN = 0, /* insert values as they are */

@@ -10,30 +10,11 @@
 #define AR_RESULT_H
 
 #include "ar.h"
+#include "checks.h"
 #include "recorder.h"
 #include "scenario.h"
+#include "template.h"
 
-typedef struct {
-    char *name; /* "route", "events.order", "response.matches", ... */
-    bool passed;
-    /* One line that starts with the check's name, so it stands alone in any
-     * report: "route (subsequence): expected [...], observed [...]".
-     * passed: what held; failed: expected vs observed. */
-    char *message;
-} ar_check;
-
-typedef struct {
-    ar_check *items;
-    size_t n;
-    size_t cap;
-} ar_checks;
-
-void ar_checks_init(ar_checks *c);
-void ar_checks_free(ar_checks *c); /* NULL-safe */
-/* Appends a check; name is copied, the message is formatted. */
-ar_err ar_checks_add(ar_checks *c, const char *name, bool passed, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-size_t ar_checks_failed(const ar_checks *c);
 
 typedef struct {
     uint32_t index;     /* 1-based */
@@ -44,6 +25,16 @@ typedef struct {
     size_t first_event; /* recorder index of this turn's first event */
     size_t n_events;    /* events recorded during this turn */
     ar_checks checks;
+    /* What the judge (validators/judge.c) needs, left by the session: the
+     * session drives and records, the judge runs the turn's validators
+     * afterwards over what was recorded. */
+    bool judge;            /* the turn ended in its terminal event: validate it */
+    size_t terminal_index; /* recorder index of that terminal event */
+    char *response;        /* the turn's answer (deltas or the terminal's text); owned, may be NULL */
+    ar_vars *vars;         /* ${} values as the turn's checks must see them; owned */
+    /* Checks the session made after the point where the validators belong
+     * (captures); the judge appends them after the validators' own. */
+    ar_checks post_checks;
 } ar_turn_result;
 
 typedef enum {

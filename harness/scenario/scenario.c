@@ -658,6 +658,7 @@ ar_err ar_scn_load_string(const char *yaml, size_t len, const char *name, ar_sce
         return ar_yt_fail_oom(&l);
     }
     l.scn = s;
+    l.loc_file = s->file;
 
     yaml_parser_t parser;
     yaml_document_t doc;
