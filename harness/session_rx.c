@@ -1,0 +1,179 @@
+/*
+ * session_rx.c - what comes in: the transport callbacks of a session.
+ *
+ * Frames are decoded and recorded here, inside the callback, stamped with
+ * CLOCK_MONOTONIC on arrival before anything else looks at them. A broken
+ * frame (invalid JSON, binary, over the cap) is recorded as it came and
+ * becomes a failed "frames" check on the turn it arrived in; the session goes
+ * on, because a service that sends one bad frame may still finish the turn
+ * and the report should show both facts.
+ */
+#include "session_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_open(void *user)
+{
+    ((sess_state *)user)->open = true;
+}
+
+static void on_close(void *user, ar_err why, int close_code, const char *detail)
+{
+    sess_state *st = user;
+    st->closed = true;
+    st->close_err = why;
+    st->close_code = close_code;
+    snprintf(st->close_detail, sizeof st->close_detail, "%s", detail ? detail : "closed");
+}
+
+static void frame_problem(sess_state *st, const ar_event *ev, size_t index)
+{
+    st->bad_frames++;
+    if (!st->checks) return;
+    if (st->bad_frames > BAD_FRAME_CHECKS_MAX) return; /* the transcript has the rest */
+    char excerpt[96];
+    size_t n = ev->raw_len < 80 ? ev->raw_len : 80;
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < sizeof excerpt; i++) {
+        unsigned char ch = (unsigned char)ev->raw[i];
+        excerpt[k++] = (ev->raw_binary || ch < 0x20 || ch == 0x7f) ? '.' : (char)ch;
+    }
+    excerpt[k] = '\0';
+    ar_checks_add(st->checks, "frames", false, "frames: frame #%zu: %s; first bytes: \"%s\"%s",
+                  index + 1, ev->text ? ev->text : "undecodable", excerpt,
+                  ev->raw_len > 80 ? "..." : "");
+}
+
+/* Protocols that name the tool only where the call starts (AG-UI's
+ * TOOL_CALL_RESULT has just the call id): take the name from the turn's
+ * tool_executing with the same call id. */
+static void name_tool(sess_state *st, ar_event *ev)
+{
+    size_t n = ar_rec_count(st->rec, st->sid);
+    for (size_t i = n; i-- > 0;) {
+        const ar_event *e = ar_rec_get(st->rec, st->sid, i);
+        if (e->turn != ev->turn) break;
+        if (e->kind == AR_EV_TOOL_EXECUTING && e->call_id && e->tool &&
+            !strcmp(e->call_id, ev->call_id)) {
+            ev->tool = strdup(e->tool);
+            return;
+        }
+    }
+}
+
+static void on_frame(void *user, const char *data, size_t len, bool binary, bool truncated,
+                     size_t wire_len)
+{
+    sess_state *st = user;
+    ar_event ev;
+    ar_event_init(&ev);
+    ev.recv_us = ar_now_us();
+    ev.session = st->sid;
+    ev.turn = st->turn;
+    if (binary || truncated) {
+        ev.kind = AR_EV_ERROR;
+        ev.decode_error = true;
+        ev.raw = ar_strndup(data, len);
+        ev.raw_len = ev.raw ? len : 0;
+        ev.raw_binary = binary;
+        ev.raw_truncated = truncated;
+        ev.wire_len = wire_len;
+        if (truncated)
+            ev.text = ar_asprintf("%s frame of %zu bytes exceeds the %u-byte frame cap",
+                                  binary ? "binary" : "text", wire_len, AR_FRAME_MAX_BYTES);
+        else
+            ev.text =
+                ar_asprintf("binary frame of %zu bytes (the protocol is JSON text)", wire_len);
+    } else {
+        char *delta = NULL;
+        ar_pf_decode(st->pf, data, len, &ev, &delta);
+        if (delta && st->turn > 0 && !st->terminal_seen)
+            ar_buf_puts(&st->response, delta); /* capped: a runaway stream stops growing */
+        free(delta);
+        if (!ev.tool && ev.call_id && ev.kind == AR_EV_TOOL_COMPLETED) name_tool(st, &ev);
+    }
+    st->conn_frames++;
+    bool bad = ev.decode_error;
+    bool terminal = st->turn > 0 && !st->terminal_seen && ar_event_is_terminal(&ev);
+    ar_ev_kind kind = ev.kind;
+    ar_event keep; /* for the problem message: ar_rec_add takes ev's strings */
+    ar_event_init(&keep);
+    if (bad) ar_event_copy(&keep, &ev);
+    size_t index = 0;
+    if (ar_rec_add(st->rec, &ev) == AR_OK) {
+        index = (size_t)ev.seq;
+        if (terminal) {
+            st->terminal_seen = true;
+            st->terminal_index = index;
+        }
+    } else {
+        st->n_dropped++;
+    }
+    if (bad) frame_problem(st, &keep, index);
+    ar_event_clear(&keep);
+    st->turn_frames++;
+    const ar_client_fault *cf = st->cf;
+    if (cf && cf->kind == AR_CF_DISCONNECT && !st->terminal_seen &&
+        ((cf->events && st->turn_frames >= (size_t)cf->events) ||
+         (cf->has_kind_after && kind == cf->kind_after)))
+        st->disconnect_now = true;
+}
+
+/* Records what agentrig itself did to the session (kind "fault"). */
+void ar_sess_record_fault(sess_state *st, const char *type, const char *fmt, ...)
+{
+    ar_event ev;
+    ar_event_init(&ev);
+    ev.kind = AR_EV_FAULT;
+    ev.session = st->sid;
+    ev.turn = st->turn;
+    ev.recv_us = ar_now_us();
+    ev.type = strdup(type);
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&ev.text, fmt, ap) < 0) ev.text = NULL;
+    va_end(ap);
+    if (ar_rec_add(st->rec, &ev) != AR_OK) st->n_dropped++;
+}
+
+static void on_stream_end(void *user, int http_status, ar_err why, const char *detail)
+{
+    sess_state *st = user;
+    st->stream_ended = true;
+    st->stream_status = http_status;
+    st->stream_why = why;
+    snprintf(st->stream_detail, sizeof st->stream_detail, "%s", detail ? detail : "");
+}
+
+/* Input that is no frame (an SSE garbage line, an event over the cap): kept
+ * in the transcript as an undecodable event, and a failed "frames" check. */
+static void on_bad_input(void *user, const char *raw, size_t len, const char *why)
+{
+    sess_state *st = user;
+    ar_event ev;
+    ar_event_init(&ev);
+    ev.recv_us = ar_now_us();
+    ev.session = st->sid;
+    ev.turn = st->turn;
+    ev.kind = AR_EV_ERROR;
+    ev.decode_error = true;
+    ev.raw = ar_strndup(raw, len);
+    ev.raw_len = ev.wire_len = ev.raw ? len : 0;
+    ev.text = ar_strdup(why);
+    ar_event keep;
+    ar_event_init(&keep);
+    ar_event_copy(&keep, &ev);
+    size_t index = 0;
+    if (ar_rec_add(st->rec, &ev) == AR_OK)
+        index = (size_t)ev.seq;
+    else
+        st->n_dropped++;
+    frame_problem(st, &keep, index);
+    ar_event_clear(&keep);
+}
+
+const ar_conn_cb ar_sess_cb = {on_open, on_frame, on_close, on_stream_end, on_bad_input};
