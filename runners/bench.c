@@ -39,6 +39,7 @@
 #include "report.h"
 #include "text.h"
 #include "cli.h"
+#include "opts.h"
 #include "runners.h"
 
 #define THREADS_MAX 64
@@ -59,22 +60,16 @@
 #define CONNECT_BACKOFF_US (100 * 1000LL)
 
 typedef struct {
-    const char *target;
+    ar_opts c; /* what every mode takes */
     long vus;
     int64_t duration_us;
     long iterations; /* total sessions; 0: bounded by duration */
     double rate;     /* arrivals per second; 0: closed model */
     long max_vus;
     long threads;
-    const char *results_dir;
-    const char *json, *junit;
-    const char *transcripts; /* DIR: one JSONL file per worker thread, when asked */
+    const char *json;
     const char **thresholds; /* "metric=expr" */
     size_t n_thresholds;
-    const char *refagent;
-    const char **refagent_args;
-    size_t n_refagent_args;
-    bool quiet, no_color;
 } bench_opts;
 
 enum {
@@ -85,15 +80,10 @@ enum {
     OPT_MAX_VUS,
     OPT_THREADS,
     OPT_JSON,
-    OPT_JUNIT,
     OPT_THRESHOLD,
-    OPT_REFAGENT,
-    OPT_REFAGENT_ARG,
-    OPT_NO_COLOR,
-    OPT_TRANSCRIPTS
 };
 
-static const ar_cli_opt opt_table[] = {
+static const ar_cli_opt own_opts[] = {
     {"vus", required_argument, OPT_VUS, "N",
      "virtual users, each a session at a time (closed model; default 10)"},
     {"duration", required_argument, OPT_DURATION, "T", "how long to start sessions (default 10s)"},
@@ -104,146 +94,107 @@ static const ar_cli_opt opt_table[] = {
     {"max-vus", required_argument, OPT_MAX_VUS, "M",
      "open model: at most M sessions at once; arrivals beyond are dropped (default 1000)"},
     {"threads", required_argument, OPT_THREADS, "K", "worker threads (default: CPU cores)"},
-    {"target", required_argument, 't', "URL",
-     "drive this service (default: the scenario's, else refagent)"},
     {"threshold", required_argument, OPT_THRESHOLD, "M=EXPR",
      "a threshold in k6's grammar, e.g. 'turn_duration=p(95)<15s' (repeatable)"},
-    {"results", required_argument, 'o', "DIR", "where reports go (default: results)"},
     {"json", required_argument, OPT_JSON, "FILE",
      "JSON report with full histograms (default: DIR/bench.json)"},
-    {"junit", required_argument, OPT_JUNIT, "FILE",
-     "JUnit, one testcase per threshold (default: DIR/bench-junit.xml)"},
-    {"transcripts", required_argument, OPT_TRANSCRIPTS, "DIR",
-     "also write every frame, one JSONL file per worker thread (off by default: a\n"
-     "load test keeps no events in memory and writes none unless asked)"},
-    {"refagent", required_argument, OPT_REFAGENT, "PATH",
-     "refagent binary for the embedded service"},
-    {"refagent-arg", required_argument, OPT_REFAGENT_ARG, "ARG",
-     "extra argument for the embedded refagent (repeatable); bench starts it with\n"
-     "--think-ms=0 --deps=inline first, so later arguments override those"},
-    {"quiet", no_argument, 'q', NULL, "no progress and no summary"},
-    {"no-color", no_argument, OPT_NO_COLOR, NULL, "no colour (NO_COLOR works too)"},
-    {"help", no_argument, 'h', NULL, "this text"},
 };
 
-static void print_help(FILE *f)
-{
-    fputs("usage: agentrig bench [options] SCENARIO\n"
-          "\n"
-          "Runs the scenario's turns as multi-turn sessions under load: closed model\n"
-          "(--vus N, or ramping 'stages:' of VUs) or open model (--rate R/s, or ramping\n"
-          "'stages:' of rates), and reports latency percentiles, throughput, per-agent\n"
-          "statistics and threshold verdicts (docs/metrics.md, docs/thresholds.md).\n"
-          "\n",
-          f);
-    ar_cli_print_options(f, opt_table, AR_ARRAY_LEN(opt_table));
-    fputs("\nexit codes: 0 all thresholds passed, 1 a threshold failed, 2 usage or\n"
-          "configuration error, 3 the service could not be reached, 130 interrupted.\n",
-          f);
-}
+static const ar_opts_help bench_help[] = {
+    {"target", "drive this service (default: the scenario's, else refagent)"},
+    {"junit", "JUnit, one testcase per threshold (default: DIR/bench-junit.xml)"},
+    {"transcripts", "also write every frame, one JSONL file per worker thread (off by default: a\n"
+                    "load test keeps no events in memory and writes none unless asked)"},
+    {"refagent", "refagent binary for the embedded service"},
+    {"refagent-arg", "extra argument for the embedded refagent (repeatable); bench starts it with\n"
+                     "--think-ms=0 --deps=inline first, so later arguments override those"},
+    {"quiet", "no progress and no summary"},
+    {"no-color", "no colour (NO_COLOR works too)"},
+    {NULL, NULL},
+};
+
+static const ar_opts_mode bench_mode = {
+    .name = "bench",
+    .usage = "usage: agentrig bench [options] SCENARIO\n"
+             "\n"
+             "Runs the scenario's turns as multi-turn sessions under load: closed model\n"
+             "(--vus N, or ramping 'stages:' of VUs) or open model (--rate R/s, or ramping\n"
+             "'stages:' of rates), and reports latency percentiles, throughput, per-agent\n"
+             "statistics and threshold verdicts (docs/metrics.md, docs/thresholds.md).\n"
+             "\n",
+    .exit_codes = "\nexit codes: 0 all thresholds passed, 1 a threshold failed, 2 usage or\n"
+                  "configuration error, 3 the service could not be reached, 130 interrupted.\n",
+    .own = own_opts,
+    .n_own = AR_ARRAY_LEN(own_opts),
+    .takes = 0,
+    .help = bench_help,
+};
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    return ar_cli_usage_error("bench", fmt, arg);
+    return ar_opts_usage(&bench_mode, fmt, arg);
+}
+
+static int own_opt(int c, const char *optarg, void *user)
+{
+    bench_opts *o = user;
+    switch (c) {
+    case OPT_VUS:
+        if (!ar_cli_parse_long(optarg, 1, VUS_MAX, &o->vus))
+            return usage_error("--vus must be a whole number from 1 to 100000 (got '%s')", optarg);
+        return 0;
+    case OPT_DURATION:
+        if (ar_parse_duration(optarg, &o->duration_us) || o->duration_us <= 0)
+            return usage_error("--duration must be a positive duration like 30s (got '%s')",
+                               optarg);
+        return 0;
+    case OPT_ITERATIONS:
+        if (!ar_cli_parse_long(optarg, 1, 1000000000L, &o->iterations))
+            return usage_error("--iterations must be a whole number, 1 or more (got '%s')",
+                               optarg);
+        return 0;
+    case OPT_RATE: {
+        char *end;
+        errno = 0;
+        double r = strtod(optarg, &end);
+        if (errno || end == optarg || !(r > 0) || r > 1e6 || (*end && strcmp(end, "/s") != 0))
+            return usage_error("--rate must be arrivals per second above 0, like 50/s (got '%s')",
+                               optarg);
+        o->rate = r;
+        return 0;
+    }
+    case OPT_MAX_VUS:
+        if (!ar_cli_parse_long(optarg, 1, VUS_MAX, &o->max_vus))
+            return usage_error("--max-vus must be a whole number from 1 to 100000 (got '%s')",
+                               optarg);
+        return 0;
+    case OPT_THREADS:
+        if (!ar_cli_parse_long(optarg, 1, THREADS_MAX, &o->threads))
+            return usage_error("--threads must be a whole number from 1 to 64 (got '%s')", optarg);
+        return 0;
+    case OPT_JSON:
+        o->json = optarg;
+        return 0;
+    default: /* OPT_THRESHOLD */
+        if (!strchr(optarg, '='))
+            return usage_error(
+                "--threshold takes METRIC=EXPR, e.g. 'turn_duration=p(95)<15s' (got '%s')", optarg);
+        return ar_cli_push(&o->thresholds, &o->n_thresholds, optarg) ? 0 : AR_EXIT_INFRA;
+    }
 }
 
 static int parse_opts(int argc, char **argv, bench_opts *o, int *first)
 {
-    struct option longs[AR_ARRAY_LEN(opt_table) + 1];
-    char shorts[32];
-    ar_cli_build(opt_table, AR_ARRAY_LEN(opt_table), longs, shorts, sizeof shorts);
-    optind = 1;
-    opterr = 0;
     /* The embedded refagent's benchmark defaults come first, so that
      * --refagent-arg values after them override them. */
-    if (!ar_cli_push(&o->refagent_args, &o->n_refagent_args, "--think-ms=0") ||
-        !ar_cli_push(&o->refagent_args, &o->n_refagent_args, "--deps=inline"))
+    if (!ar_cli_push(&o->c.refagent_args, &o->c.n_refagent_args, "--think-ms=0") ||
+        !ar_cli_push(&o->c.refagent_args, &o->c.n_refagent_args, "--deps=inline"))
         return AR_EXIT_INFRA;
-    int c;
-    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-        switch (c) {
-        case OPT_VUS:
-            if (!ar_cli_parse_long(optarg, 1, VUS_MAX, &o->vus))
-                return usage_error("--vus must be a whole number from 1 to 100000 (got '%s')",
-                                   optarg);
-            break;
-        case OPT_DURATION:
-            if (ar_parse_duration(optarg, &o->duration_us) || o->duration_us <= 0)
-                return usage_error("--duration must be a positive duration like 30s (got '%s')",
-                                   optarg);
-            break;
-        case OPT_ITERATIONS:
-            if (!ar_cli_parse_long(optarg, 1, 1000000000L, &o->iterations))
-                return usage_error("--iterations must be a whole number, 1 or more (got '%s')",
-                                   optarg);
-            break;
-        case OPT_RATE: {
-            char *end;
-            errno = 0;
-            double r = strtod(optarg, &end);
-            if (errno || end == optarg || !(r > 0) || r > 1e6 || (*end && strcmp(end, "/s") != 0))
-                return usage_error(
-                    "--rate must be arrivals per second above 0, like 50/s (got '%s')", optarg);
-            o->rate = r;
-            break;
-        }
-        case OPT_MAX_VUS:
-            if (!ar_cli_parse_long(optarg, 1, VUS_MAX, &o->max_vus))
-                return usage_error("--max-vus must be a whole number from 1 to 100000 (got '%s')",
-                                   optarg);
-            break;
-        case OPT_THREADS:
-            if (!ar_cli_parse_long(optarg, 1, THREADS_MAX, &o->threads))
-                return usage_error("--threads must be a whole number from 1 to 64 (got '%s')",
-                                   optarg);
-            break;
-        case 't':
-            o->target = optarg;
-            break;
-        case 'o':
-            o->results_dir = optarg;
-            break;
-        case OPT_JSON:
-            o->json = optarg;
-            break;
-        case OPT_TRANSCRIPTS:
-            o->transcripts = optarg;
-            break;
-        case OPT_JUNIT:
-            o->junit = optarg;
-            break;
-        case OPT_THRESHOLD:
-            if (!strchr(optarg, '='))
-                return usage_error(
-                    "--threshold takes METRIC=EXPR, e.g. 'turn_duration=p(95)<15s' (got '%s')",
-                    optarg);
-            if (!ar_cli_push(&o->thresholds, &o->n_thresholds, optarg)) return AR_EXIT_INFRA;
-            break;
-        case OPT_REFAGENT:
-            o->refagent = optarg;
-            break;
-        case OPT_REFAGENT_ARG:
-            if (!ar_cli_push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case OPT_NO_COLOR:
-            o->no_color = true;
-            break;
-        case 'h':
-            print_help(stdout);
-            return -1;
-        case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc) return usage_error("%s", "no scenario given");
-    if (optind + 1 < argc)
-        return usage_error("one scenario file at a time (got '%s' too)", argv[optind + 1]);
-    *first = optind;
+    int rc = ar_opts_parse(&bench_mode, argc, argv, &o->c, own_opt, o, first);
+    if (rc) return rc;
+    if (*first >= argc) return usage_error("%s", "no scenario given");
+    if (*first + 1 < argc)
+        return usage_error("one scenario file at a time (got '%s' too)", argv[*first + 1]);
     return 0;
 }
 
@@ -736,13 +687,13 @@ int ar_bench_main(int argc, char **argv)
 {
     const atomic_int *stop = ar_cli_catch_interrupts();
     bench_opts o = {
-        .vus = 10, .duration_us = 10 * 1000000LL, .max_vus = 1000, .results_dir = "results"};
+        .vus = 10, .duration_us = 10 * 1000000LL, .max_vus = 1000, .c = {.results_dir = "results"}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = cores > 0 ? cores : 1;
     int first = 0, rc = parse_opts(argc, argv, &o, &first);
     if (rc) {
         free(o.thresholds);
-        free(o.refagent_args);
+        ar_opts_free(&o.c);
         return rc < 0 ? AR_EXIT_PASS : rc;
     }
     int exit_code = AR_EXIT_PASS;
@@ -820,11 +771,11 @@ int ar_bench_main(int argc, char **argv)
         exit_code = AR_EXIT_USAGE;
         goto out;
     }
-    json = o.json ? ar_strdup(o.json) : ar_cli_path_in(o.results_dir, "bench.json");
-    junit = o.junit ? ar_strdup(o.junit) : ar_cli_path_in(o.results_dir, "bench-junit.xml");
-    reflog = ar_cli_path_in(o.results_dir, "refagent.log");
-    if (o.target) {
-        url = ar_strdup(o.target);
+    json = o.json ? ar_strdup(o.json) : ar_cli_path_in(o.c.results_dir, "bench.json");
+    junit = o.c.junit ? ar_strdup(o.c.junit) : ar_cli_path_in(o.c.results_dir, "bench-junit.xml");
+    reflog = ar_cli_path_in(o.c.results_dir, "refagent.log");
+    if (o.c.target) {
+        url = ar_strdup(o.c.target);
     } else if (scn->target_tpl) {
         if (ar_tpl_expand(scn->target_tpl, NULL, AR_TPL_PLAIN, &url, err, sizeof err)) {
             fprintf(stderr, "%s: target: %s\n", scn->file, err);
@@ -832,12 +783,12 @@ int ar_bench_main(int argc, char **argv)
             goto out;
         }
     } else {
-        if (!(refbin = ar_cli_refagent("bench", o.refagent))) {
+        if (!(refbin = ar_cli_refagent("bench", o.c.refagent))) {
             exit_code = AR_EXIT_INFRA;
             goto out;
         }
         ar_mkdirs_for(reflog);
-        if (ar_refproc_start(refbin, o.refagent_args, o.n_refagent_args, reflog, "listening ", &ref,
+        if (ar_refproc_start(refbin, o.c.refagent_args, o.c.n_refagent_args, reflog, "listening ", &ref,
                              err, sizeof err)) {
             fprintf(stderr, "agentrig bench: could not start the embedded refagent: %s\n", err);
             exit_code = AR_EXIT_INFRA;
@@ -876,8 +827,8 @@ int ar_bench_main(int argc, char **argv)
                 exit_code = AR_EXIT_USAGE;
                 goto out;
             }
-        if (o.transcripts) {
-            char *tp = ar_asprintf("%s/bench-%d.jsonl", o.transcripts, i);
+        if (o.c.transcripts) {
+            char *tp = ar_asprintf("%s/bench-%d.jsonl", o.c.transcripts, i);
             ar_mkdirs_for(tp);
             w->tf = tp ? fopen(tp, "w") : NULL;
             free(tp);
@@ -931,7 +882,7 @@ int ar_bench_main(int argc, char **argv)
             w->next_arrival_us = t;
         }
     }
-    if (!o.quiet)
+    if (!o.c.quiet)
         fprintf(stderr, "agentrig bench: %s against %s, %s, %d threads\n", scn->name, url,
                 o.rate > 0 ? "open model" : "closed model", n);
     for (; n_started < n; n_started++)
@@ -951,14 +902,14 @@ int ar_bench_main(int argc, char **argv)
         static int64_t next;
         if (ar_now_us() >= next) {
             next = ar_now_us() + 1000000;
-            if (!o.quiet) progress(ws, n, t0, total_us, tty, &last_done);
+            if (!o.c.quiet) progress(ws, n, t0, total_us, tty, &last_done);
             check_abort(ws, n, thr, n_thr, ar_now_us() - t0, &abort_run, abort_reason,
                         sizeof abort_reason);
         }
     }
     for (int i = 0; i < n_started; i++)
         pthread_join(ws[i].th, NULL);
-    if (!o.quiet && tty) fputc('\n', stderr);
+    if (!o.c.quiet && tty) fputc('\n', stderr);
     int64_t dur = ar_now_us() - t0;
     ar_metrics_init(&total);
     for (int i = 0; i < n; i++)
@@ -1039,7 +990,7 @@ int ar_bench_main(int argc, char **argv)
         fputs("  </testsuite>\n</testsuites>\n", jf);
         fclose(jf);
     }
-    if (!o.quiet) {
+    if (!o.c.quiet) {
         printf("%-22s %10s %10s %10s %10s %10s %10s\n", "metric", "avg", "p50", "p90", "p95", "p99",
                "max");
         static const ar_metric shown[] = {AR_M_SESSION_DURATION,   AR_M_TURN_DURATION,
@@ -1119,6 +1070,6 @@ out:
     free(reflog);
     free(refbin);
     free(o.thresholds);
-    free(o.refagent_args);
+    ar_opts_free(&o.c);
     return exit_code;
 }

@@ -39,6 +39,7 @@
 #include "chaos_report.h"
 #include "report.h"
 #include "cli.h"
+#include "opts.h"
 #include "faultenv.h"
 #include "judge.h"
 #include "runners.h"
@@ -48,137 +49,68 @@
 #define DEFAULT_RECOVERY "rate>=0.66"
 
 typedef struct {
+    ar_opts c; /* what every mode takes */
     long trials;
-    unsigned long long seed;
-    long jobs;
-    const char *results_dir;
-    const char *junit, *report, *transcripts;
-    const char *refagent;
-    const char **refagent_args;
-    size_t n_refagent_args;
-    const char *target;
-    bool quiet, no_color;
+    const char *report;
 } chaos_opts;
 
-enum {
-    OPT_JUNIT = 1000,
-    OPT_REPORT,
-    OPT_TRANSCRIPTS,
-    OPT_REFAGENT,
-    OPT_REFAGENT_ARG,
-    OPT_NO_COLOR,
-    OPT_SEED,
-    OPT_TRIALS
-};
+enum { OPT_TRIALS = 1000, OPT_REPORT };
 
-static const ar_cli_opt opt_table[] = {
+static const ar_cli_opt own_opts[] = {
     {"trials", required_argument, OPT_TRIALS, "N", "trials per fault scenario (default 20)"},
-    {"seed", required_argument, OPT_SEED, "S",
-     "seed for probabilistic faults; the same seed gives the same decisions (default 1)"},
-    {"jobs", required_argument, 'j', "N", "trials run concurrently (default: CPU cores)"},
-    {"target", required_argument, 't', "URL",
-     "drive this service instead of the scenarios' targets (it must use the\n"
-     "scenario's proxy: {listen} address for its dependencies)"},
-    {"results", required_argument, 'o', "DIR", "where reports go (default: results)"},
-    {"junit", required_argument, OPT_JUNIT, "FILE", "JUnit XML (default: DIR/chaos-junit.xml)"},
     {"report", required_argument, OPT_REPORT, "FILE", "JSON report (default: DIR/chaos.json)"},
-    {"transcripts", required_argument, OPT_TRANSCRIPTS, "DIR",
-     "transcripts of the trials that did not recover (default: DIR/chaos-transcripts)"},
-    {"refagent", required_argument, OPT_REFAGENT, "PATH",
-     "refagent binary for the embedded service (default: beside agentrig)"},
-    {"refagent-arg", required_argument, OPT_REFAGENT_ARG, "ARG",
-     "extra argument for each embedded refagent (repeatable); chaos starts it with\n"
-     "--think-ms=0 --dep-timeout-ms=500 first, so later arguments override those"},
-    {"quiet", no_argument, 'q', NULL, "no table on stdout"},
-    {"no-color", no_argument, OPT_NO_COLOR, NULL, "never colour the table (NO_COLOR works too)"},
-    {"help", no_argument, 'h', NULL, "this text"},
 };
 
-static void print_help(FILE *f)
-{
-    fputs("usage: agentrig chaos [options] PATH...\n"
-          "\n"
-          "Runs every fault scenario in PATH (scenarios with 'faults:' or a turn with\n"
-          "'client_fault:') --trials times and reports the recovery rate per fault type\n"
-          "with a 95% Wilson interval and time to recover; thresholds gate the run\n"
-          "(default: recovery rate >= 0.66). docs/faults.md has the details.\n"
-          "\n",
-          f);
-    ar_cli_print_options(f, opt_table, AR_ARRAY_LEN(opt_table));
-    fputs("\nexit codes: 0 every fault type within its thresholds, 1 a threshold failed,\n"
-          "2 usage or configuration error, 3 the service or harness failed, 130 interrupted.\n",
-          f);
-}
+static const ar_opts_help chaos_help[] = {
+    {"jobs", "trials run concurrently (default: CPU cores)"},
+    {"target", "drive this service instead of the scenarios' targets (it must use the\n"
+               "scenario's proxy: {listen} address for its dependencies)"},
+    {"junit", "JUnit XML (default: DIR/chaos-junit.xml)"},
+    {"transcripts", "transcripts of the trials that did not recover (default: DIR/chaos-transcripts)"},
+    {"refagent-arg", "extra argument for each embedded refagent (repeatable); chaos starts it with\n"
+                     "--think-ms=0 --dep-timeout-ms=500 first, so later arguments override those"},
+    {"quiet", "no table on stdout"},
+    {"no-color", "never colour the table (NO_COLOR works too)"},
+    {NULL, NULL},
+};
 
-static int usage_error(const char *fmt, const char *arg)
+static const ar_opts_mode chaos_mode = {
+    .name = "chaos",
+    .usage = "usage: agentrig chaos [options] PATH...\n"
+             "\n"
+             "Runs every fault scenario in PATH (scenarios with 'faults:' or a turn with\n"
+             "'client_fault:') --trials times and reports the recovery rate per fault type\n"
+             "with a 95% Wilson interval and time to recover; thresholds gate the run\n"
+             "(default: recovery rate >= 0.66). docs/faults.md has the details.\n"
+             "\n",
+    .exit_codes = "\nexit codes: 0 every fault type within its thresholds, 1 a threshold failed,\n"
+                  "2 usage or configuration error, 3 the service or harness failed, 130 interrupted.\n",
+    .own = own_opts,
+    .n_own = AR_ARRAY_LEN(own_opts),
+    .takes = AR_OPTS_JOBS | AR_OPTS_SEED,
+    .jobs_max = JOBS_MAX,
+    .help = chaos_help,
+};
+
+static int own_opt(int c, const char *arg, void *user)
 {
-    return ar_cli_usage_error("chaos", fmt, arg);
+    chaos_opts *o = user;
+    if (c == OPT_REPORT) {
+        o->report = arg;
+        return 0;
+    }
+    if (!ar_cli_parse_long(arg, 1, TRIALS_MAX, &o->trials)) /* OPT_TRIALS */
+        return ar_opts_usage(&chaos_mode,
+                             "--trials must be a whole number from 1 to 100000 (got '%s')", arg);
+    return 0;
 }
 
 static int parse_opts(int argc, char **argv, chaos_opts *o, int *first)
 {
-    struct option longs[AR_ARRAY_LEN(opt_table) + 1];
-    char shorts[64];
-    ar_cli_build(opt_table, AR_ARRAY_LEN(opt_table), longs, shorts, sizeof shorts);
-    optind = 1;
-    opterr = 0;
-    int c;
-    long v;
-    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-        switch (c) {
-        case OPT_TRIALS:
-            if (!ar_cli_parse_long(optarg, 1, TRIALS_MAX, &o->trials))
-                return usage_error("--trials must be a whole number from 1 to 100000 (got '%s')",
-                                   optarg);
-            break;
-        case OPT_SEED:
-            if (!ar_cli_parse_long(optarg, 0, 0x7fffffffL, &v))
-                return usage_error("--seed must be a whole number from 0 to 2147483647 (got '%s')",
-                                   optarg);
-            o->seed = (unsigned long long)v;
-            break;
-        case 'j':
-            if (!ar_cli_parse_long(optarg, 1, JOBS_MAX, &o->jobs))
-                return usage_error("--jobs must be a whole number from 1 to 64 (got '%s')", optarg);
-            break;
-        case 't':
-            o->target = optarg;
-            break;
-        case 'o':
-            o->results_dir = optarg;
-            break;
-        case OPT_JUNIT:
-            o->junit = optarg;
-            break;
-        case OPT_REPORT:
-            o->report = optarg;
-            break;
-        case OPT_TRANSCRIPTS:
-            o->transcripts = optarg;
-            break;
-        case OPT_REFAGENT:
-            o->refagent = optarg;
-            break;
-        case OPT_REFAGENT_ARG:
-            if (!ar_cli_push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case OPT_NO_COLOR:
-            o->no_color = true;
-            break;
-        case 'h':
-            print_help(stdout);
-            return -1;
-        case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc) return usage_error("%s", "no scenario files or directories given");
-    *first = optind;
+    int rc = ar_opts_parse(&chaos_mode, argc, argv, &o->c, own_opt, o, first);
+    if (rc) return rc;
+    if (*first >= argc)
+        return ar_opts_usage(&chaos_mode, "%s", "no scenario files or directories given");
     return 0;
 }
 
@@ -278,18 +210,18 @@ static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
                       .deps_url = cr->deps_url,
                       .refbin = cr->refbin,
                       .reflog = cr->reflog,
-                      .refagent_args = o->refagent_args,
-                      .n_refagent_args = o->n_refagent_args,
-                      .target_override = o->target};
+                      .refagent_args = o->c.refagent_args,
+                      .n_refagent_args = o->c.n_refagent_args,
+                      .target_override = o->c.target};
     ar_fenv *env = NULL;
     char err[700];
     tr->ttr_us = -1;
-    if (ar_fenv_start(&fc, scn, ar_fenv_seed(o->seed, tr->scenario, tr->trial), &env, err,
+    if (ar_fenv_start(&fc, scn, ar_fenv_seed((unsigned long long)o->c.seed, tr->scenario, tr->trial), &env, err,
                       sizeof err) != AR_OK) {
         infra_fail(cr, err);
         return;
     }
-    ar_sess_cfg sc = {.rec = cr->rec, .target_override = o->target, .stop = g_stop};
+    ar_sess_cfg sc = {.rec = cr->rec, .target_override = o->c.target, .stop = g_stop};
     ar_fenv_session(env, &sc);
     ar_sess_run(loop, &sc, scn, (uint32_t)(tr->scenario * TRIALS_MAX + (size_t)tr->trial),
                 &tr->res);
@@ -482,13 +414,13 @@ int ar_chaos_main(int argc, char **argv)
 {
     g_stop = ar_cli_catch_interrupts(); /* from here on, Ctrl-C writes the reports */
 
-    chaos_opts o = {.trials = 20, .seed = 1, .results_dir = "results"};
+    chaos_opts o = {.c = {.results_dir = "results", .seed = 1}, .trials = 20};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o.jobs = cores > 0 ? cores : 1;
+    o.c.jobs = cores > 0 ? cores : 1;
     int first = 0;
     int rc = parse_opts(argc, argv, &o, &first);
     if (rc) {
-        free(o.refagent_args);
+        ar_opts_free(&o.c);
         return rc < 0 ? AR_EXIT_PASS : rc;
     }
     int exit_code = AR_EXIT_PASS;
@@ -515,7 +447,7 @@ int ar_chaos_main(int argc, char **argv)
             goto out;
         }
         cr.scns[cr.n_scns++] = all.items[i];
-        if (!o.target && !all.items[i]->target_tpl) need_ref = true;
+        if (!o.c.target && !all.items[i]->target_tpl) need_ref = true;
     }
     for (size_t i = 0; i < cr.n_scns; i++) /* masked as *** in every report */
         for (size_t k = 0; cr.scns[i]->profile && k < cr.scns[i]->profile->n_secrets; k++)
@@ -526,13 +458,13 @@ int ar_chaos_main(int argc, char **argv)
         exit_code = AR_EXIT_USAGE;
         goto out;
     }
-    junit = o.junit ? ar_strdup(o.junit) : ar_cli_path_in(o.results_dir, "chaos-junit.xml");
-    report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.results_dir, "chaos.json");
-    tdir = o.transcripts ? ar_strdup(o.transcripts)
-                         : ar_cli_path_in(o.results_dir, "chaos-transcripts");
-    reflog = ar_cli_path_in(o.results_dir, "refagent.log");
+    junit = o.c.junit ? ar_strdup(o.c.junit) : ar_cli_path_in(o.c.results_dir, "chaos-junit.xml");
+    report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.c.results_dir, "chaos.json");
+    tdir = o.c.transcripts ? ar_strdup(o.c.transcripts)
+                         : ar_cli_path_in(o.c.results_dir, "chaos-transcripts");
+    reflog = ar_cli_path_in(o.c.results_dir, "refagent.log");
     if (need_ref) {
-        if (!(refbin = ar_cli_refagent("chaos", o.refagent))) {
+        if (!(refbin = ar_cli_refagent("chaos", o.c.refagent))) {
             exit_code = AR_EXIT_INFRA;
             goto out;
         }
@@ -563,13 +495,13 @@ int ar_chaos_main(int argc, char **argv)
     bool fixed_port = false;
     for (size_t s = 0; s < cr.n_scns; s++)
         fixed_port = fixed_port || cr.scns[s]->proxy_listen;
-    size_t jobs = fixed_port ? 1 : (size_t)o.jobs;
+    size_t jobs = fixed_port ? 1 : (size_t)o.c.jobs;
     if (jobs > cr.n_trials) jobs = cr.n_trials;
     atomic_init(&cr.next, 0);
     atomic_init(&cr.infra_failed, 0);
-    if (!o.quiet)
+    if (!o.c.quiet)
         fprintf(stderr, "agentrig chaos: %zu fault scenarios x %ld trials, seed %llu, %zu jobs\n",
-                cr.n_scns, o.trials, o.seed, jobs);
+                cr.n_scns, o.trials, (unsigned long long)o.c.seed, jobs);
     int64_t t0_wall = ar_wall_us(), t0 = ar_now_us();
     pthread_t th[JOBS_MAX];
     size_t started = 0;
@@ -579,7 +511,7 @@ int ar_chaos_main(int argc, char **argv)
     for (size_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
 
-    result.seed = o.seed;
+    result.seed = (unsigned long long)o.c.seed;
     result.trials = o.trials;
     result.start_wall_us = t0_wall;
     result.duration_us = ar_now_us() - t0;
@@ -594,8 +526,8 @@ int ar_chaos_main(int argc, char **argv)
         fprintf(stderr, "agentrig chaos: junit: %s\n", err);
         write_failed = true;
     }
-    if (!o.quiet) {
-        ar_report_chaos_summary(&result, stdout, ar_cli_color(o.no_color));
+    if (!o.c.quiet) {
+        ar_report_chaos_summary(&result, stdout, ar_cli_color(o.c.no_color));
         printf("reports: %s, %s, %s/\n", junit, report, tdir);
         fflush(stdout);
     }
@@ -623,6 +555,6 @@ out:
     free(tdir);
     free(reflog);
     free(refbin);
-    free(o.refagent_args);
+    ar_opts_free(&o.c);
     return exit_code;
 }

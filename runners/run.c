@@ -28,6 +28,7 @@
 #include "template.h"
 #include "report.h"
 #include "cli.h"
+#include "opts.h"
 #include "faultenv.h"
 #include "judge.h"
 #include "runners.h"
@@ -35,137 +36,60 @@
 #define JOBS_MAX 256
 
 typedef struct {
-    const char *target;
-    long jobs;
-    const char *results_dir;
-    const char *junit;
+    ar_opts c; /* what every mode takes */
     const char *report;
-    const char *transcripts;
     const char **tags;
     size_t n_tags;
-    const char *refagent;
-    const char **refagent_args;
-    size_t n_refagent_args;
-    bool quiet;
-    bool no_color;
-    long seed;
 } run_opts;
 
-enum {
-    OPT_JUNIT = 1000,
-    OPT_REPORT,
-    OPT_TRANSCRIPTS,
-    OPT_TAG,
-    OPT_REFAGENT,
-    OPT_REFAGENT_ARG,
-    OPT_NO_COLOR,
-    OPT_SEED
-};
+enum { OPT_REPORT = 1000, OPT_TAG };
 
-static const ar_cli_opt opt_table[] = {
-    {"target", required_argument, 't', "URL",
-     "drive this service (ws://...) instead of each scenario's target;\n"
-     "without it, scenarios with no target use the embedded refagent"},
-    {"jobs", required_argument, 'j', "N", "sessions run concurrently (default: CPU cores)"},
-    {"results", required_argument, 'o', "DIR", "where reports go (default: results)"},
-    {"junit", required_argument, OPT_JUNIT, "FILE", "JUnit XML (default: DIR/junit.xml)"},
+static const ar_cli_opt own_opts[] = {
     {"report", required_argument, OPT_REPORT, "FILE", "JSON report (default: DIR/report.json)"},
-    {"transcripts", required_argument, OPT_TRANSCRIPTS, "DIR",
-     "one JSONL transcript per session (default: DIR/transcripts)"},
     {"tag", required_argument, OPT_TAG, "TAG",
      "run only scenarios with this tag (repeatable: any of them)"},
-    {"refagent", required_argument, OPT_REFAGENT, "PATH",
-     "refagent binary for the embedded service (default: beside agentrig)"},
-    {"refagent-arg", required_argument, OPT_REFAGENT_ARG, "ARG",
-     "extra argument for the embedded refagent (repeatable), e.g. --refagent-arg=--think-ms=0"},
-    {"seed", required_argument, OPT_SEED, "S",
-     "seed for probabilistic faults in scenarios with 'faults:' (default 1)"},
-    {"quiet", no_argument, 'q', NULL, "no summary on stdout"},
-    {"no-color", no_argument, OPT_NO_COLOR, NULL, "never colour the summary (NO_COLOR works too)"},
-    {"help", no_argument, 'h', NULL, "this text"},
 };
 
-static void print_help(FILE *f)
-{
-    fputs("usage: agentrig run [options] PATH...\n"
-          "\n"
-          "Runs the scenarios in PATH (YAML files, or directories searched for *.yaml and\n"
-          "*.yml) and writes JUnit XML, a JSON report and one transcript per session.\n"
-          "\n",
-          f);
-    ar_cli_print_options(f, opt_table, AR_ARRAY_LEN(opt_table));
-    fputs("\nexit codes: 0 all passed, 1 an expectation failed, 2 usage or configuration\n"
-          "error, 3 service unreachable or harness failure, 130 interrupted.\n",
-          f);
-}
+static const ar_opts_help run_help[] = {
+    {"target", "drive this service (ws://...) instead of each scenario's target;\n"
+               "without it, scenarios with no target use the embedded refagent"},
+    {"seed", "seed for probabilistic faults in scenarios with 'faults:' (default 1)"},
+    {"no-color", "never colour the summary (NO_COLOR works too)"},
+    {NULL, NULL},
+};
 
-static int usage_error(const char *fmt, const char *arg)
+static const ar_opts_mode run_mode = {
+    .name = "run",
+    .usage = "usage: agentrig run [options] PATH...\n"
+             "\n"
+             "Runs the scenarios in PATH (YAML files, or directories searched for *.yaml and\n"
+             "*.yml) and writes JUnit XML, a JSON report and one transcript per session.\n"
+             "\n",
+    .exit_codes = "\nexit codes: 0 all passed, 1 an expectation failed, 2 usage or configuration\n"
+                  "error, 3 service unreachable or harness failure, 130 interrupted.\n",
+    .own = own_opts,
+    .n_own = AR_ARRAY_LEN(own_opts),
+    .takes = AR_OPTS_JOBS | AR_OPTS_SEED,
+    .jobs_max = JOBS_MAX,
+    .help = run_help,
+};
+
+static int own_opt(int c, const char *arg, void *user)
 {
-    return ar_cli_usage_error("run", fmt, arg);
+    run_opts *o = user;
+    if (c == OPT_REPORT) {
+        o->report = arg;
+        return 0;
+    }
+    return ar_cli_push(&o->tags, &o->n_tags, arg) ? 0 : AR_EXIT_INFRA; /* OPT_TAG */
 }
 
 static int parse_opts(int argc, char **argv, run_opts *o, int *first_path)
 {
-    struct option longs[AR_ARRAY_LEN(opt_table) + 1];
-    char shorts[64];
-    ar_cli_build(opt_table, AR_ARRAY_LEN(opt_table), longs, shorts, sizeof shorts);
-
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            o->target = optarg;
-            break;
-        case 'j':
-            if (!ar_cli_parse_long(optarg, 1, JOBS_MAX, &o->jobs))
-                return usage_error("--jobs must be a whole number from 1 to 256 (got '%s')",
-                                   optarg);
-            break;
-        case 'o':
-            o->results_dir = optarg;
-            break;
-        case OPT_JUNIT:
-            o->junit = optarg;
-            break;
-        case OPT_REPORT:
-            o->report = optarg;
-            break;
-        case OPT_TRANSCRIPTS:
-            o->transcripts = optarg;
-            break;
-        case OPT_TAG:
-            if (!ar_cli_push(&o->tags, &o->n_tags, optarg)) return AR_EXIT_INFRA;
-            break;
-        case OPT_REFAGENT:
-            o->refagent = optarg;
-            break;
-        case OPT_REFAGENT_ARG:
-            if (!ar_cli_push(&o->refagent_args, &o->n_refagent_args, optarg)) return AR_EXIT_INFRA;
-            break;
-        case OPT_SEED:
-            if (!ar_cli_parse_long(optarg, 0, 0x7fffffffL, &o->seed))
-                return usage_error("--seed must be a whole number from 0 to 2147483647 (got '%s')",
-                                   optarg);
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case OPT_NO_COLOR:
-            o->no_color = true;
-            break;
-        case 'h':
-            print_help(stdout);
-            return -1;
-        case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc) return usage_error("%s", "no scenario files or directories given");
-    *first_path = optind;
+    int rc = ar_opts_parse(&run_mode, argc, argv, &o->c, own_opt, o, first_path);
+    if (rc) return rc;
+    if (*first_path >= argc)
+        return ar_opts_usage(&run_mode, "%s", "no scenario files or directories given");
     return 0;
 }
 
@@ -248,14 +172,14 @@ static void *worker_main(void *arg)
 
 int ar_run_main(int argc, char **argv)
 {
-    run_opts o = {.results_dir = "results", .seed = 1};
+    run_opts o = {.c = {.results_dir = "results", .seed = 1}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o.jobs = cores > 0 ? cores : 1;
+    o.c.jobs = cores > 0 ? cores : 1;
     int first = 0;
     int rc = parse_opts(argc, argv, &o, &first);
     if (rc) {
         free(o.tags);
-        free(o.refagent_args);
+        ar_opts_free(&o.c);
         return rc < 0 ? AR_EXIT_PASS : rc;
     }
 
@@ -283,11 +207,11 @@ int ar_run_main(int argc, char **argv)
         goto out;
     }
     bool need_ref = false, need_deps = false;
-    bool need_tls = o.target && strncmp(o.target, "wss://", 6) == 0;
+    bool need_tls = o.c.target && strncmp(o.c.target, "wss://", 6) == 0;
     for (size_t i = 0; i < all.n; i++) {
         if (o.n_tags && !has_tag(all.items[i], &o)) continue;
         picked[n++] = all.items[i];
-        if (!o.target && !all.items[i]->target_tpl) {
+        if (!o.c.target && !all.items[i]->target_tpl) {
             if (all.items[i]->n_faults)
                 need_deps = true;
             else
@@ -296,7 +220,7 @@ int ar_run_main(int argc, char **argv)
         /* Expanded here only to know whether TLS is needed; the session
          * expands it again and reports an undefined variable properly. */
         char *url = NULL;
-        if (!o.target && all.items[i]->target_tpl &&
+        if (!o.c.target && all.items[i]->target_tpl &&
             ar_tpl_expand(all.items[i]->target_tpl, NULL, AR_TPL_PLAIN, &url, err, sizeof err) ==
                 AR_OK &&
             strncmp(url, "wss://", 6) == 0)
@@ -316,31 +240,31 @@ int ar_run_main(int argc, char **argv)
         goto out;
     }
 
-    junit = o.junit ? ar_strdup(o.junit) : ar_cli_path_in(o.results_dir, "junit.xml");
-    report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.results_dir, "report.json");
+    junit = o.c.junit ? ar_strdup(o.c.junit) : ar_cli_path_in(o.c.results_dir, "junit.xml");
+    report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.c.results_dir, "report.json");
     transcripts =
-        o.transcripts ? ar_strdup(o.transcripts) : ar_cli_path_in(o.results_dir, "transcripts");
-    reflog = ar_cli_path_in(o.results_dir, "refagent.log");
+        o.c.transcripts ? ar_strdup(o.c.transcripts) : ar_cli_path_in(o.c.results_dir, "transcripts");
+    reflog = ar_cli_path_in(o.c.results_dir, "refagent.log");
     if (!junit || !report || !transcripts || !reflog) {
         exit_code = AR_EXIT_INFRA;
         goto out;
     }
 
     if (need_ref || need_deps) {
-        if (!(refbin = ar_cli_refagent("run", o.refagent))) {
+        if (!(refbin = ar_cli_refagent("run", o.c.refagent))) {
             exit_code = AR_EXIT_INFRA;
             goto out;
         }
         ar_mkdirs_for(reflog);
     }
     if (need_ref) {
-        if (ar_refproc_start(refbin, o.refagent_args, o.n_refagent_args, reflog, "listening ", &ref,
+        if (ar_refproc_start(refbin, o.c.refagent_args, o.c.n_refagent_args, reflog, "listening ", &ref,
                              err, sizeof err) != AR_OK) {
             fprintf(stderr, "agentrig run: could not start the embedded refagent: %s\n", err);
             exit_code = AR_EXIT_INFRA;
             goto out;
         }
-        if (!o.quiet)
+        if (!o.c.quiet)
             fprintf(stderr, "agentrig: embedded refagent listening at %s (log: %s)\n",
                     ar_refproc_url(ref), reflog);
     }
@@ -362,21 +286,21 @@ int ar_run_main(int argc, char **argv)
         goto out;
     }
 
-    work_queue q = {.scns = picked, .n = n, .results = results, .tls = need_tls, .seed = o.seed};
+    work_queue q = {.scns = picked, .n = n, .results = results, .tls = need_tls, .seed = o.c.seed};
     q.fenv = (ar_fenv_cfg){.rec = rec,
                            .deps_url = deps ? ar_refproc_url(deps) : NULL,
                            .refbin = refbin,
                            .reflog = reflog,
-                           .refagent_args = o.refagent_args,
-                           .n_refagent_args = o.n_refagent_args,
-                           .target_override = o.target};
+                           .refagent_args = o.c.refagent_args,
+                           .n_refagent_args = o.c.n_refagent_args,
+                           .target_override = o.c.target};
     q.cfg = (ar_sess_cfg){.rec = rec,
-                          .target_override = o.target,
+                          .target_override = o.c.target,
                           .default_target = ref ? ar_refproc_url(ref) : NULL,
                           .stop = g_stop};
     atomic_init(&q.next, 0);
     atomic_init(&q.loop_failed, 0);
-    size_t jobs = (size_t)o.jobs < n ? (size_t)o.jobs : n;
+    size_t jobs = (size_t)o.c.jobs < n ? (size_t)o.c.jobs : n;
     pthread_t *th = calloc(jobs, sizeof *th);
     if (!th) {
         exit_code = AR_EXIT_INFRA;
@@ -413,8 +337,8 @@ int ar_run_main(int argc, char **argv)
         fprintf(stderr, "agentrig run: junit: %s\n", err);
         write_failed = true;
     }
-    if (!o.quiet) {
-        ar_report_summary(&run, stdout, ar_cli_color(o.no_color));
+    if (!o.c.quiet) {
+        ar_report_summary(&run, stdout, ar_cli_color(o.c.no_color));
         printf("reports: %s, %s, %s/\n", junit, report, transcripts);
         fflush(stdout);
     }
@@ -460,6 +384,6 @@ out:
     free(reflog);
     free(refbin);
     free(o.tags);
-    free(o.refagent_args);
+    ar_opts_free(&o.c);
     return exit_code;
 }
