@@ -2,7 +2,9 @@
  * proxy_int.h - what the fault proxy's files share and nobody else sees:
  * the caps, poll-based socket I/O that always wakes up when the proxy stops,
  * the HTTP/1.1 message reader, the toxic "shape" of a byte stream, and rule
- * matching with its seeded PRNG.
+ * matching with its seeded PRNG, and the server's own structures, which the
+ * accept/connection code (proxy.c) and the request handling
+ * (proxy_exchange.c) both work on.
  *
  * Why everything polls a stop pipe: a fault proxy holds requests on purpose
  * (hang, timeout toxics, throttling), and ar_px_stop must still return
@@ -15,11 +17,15 @@
 #include "proxy.h"
 
 #include <cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 
 #define PX_HEAD_MAX_BYTES (64 * 1024)
 #define PX_BODY_MAX_BYTES (16 * 1024 * 1024)
 #define PX_MAX_HEADERS 256
 #define PX_MAX_CONNS 1024
+#define PX_WRITE_US (60LL * 1000000) /* for a client to take a response */
 
 typedef enum {
     PX_IO_OK = 0,
@@ -151,5 +157,63 @@ typedef struct {
 
 /* True when every criterion set in r holds for the request. r must be compiled. */
 bool px_rule_matches(const ar_px_rule *r, px_req_view *v);
+
+/*
+ * The server (proxy.c) and the exchange (proxy_exchange.c) both reach into
+ * these: the connection thread reads requests into px_conn, and the exchange
+ * answers on the same px_conn, deciding with the rules and counters of
+ * ar_proxy.
+ */
+typedef struct px_conn {
+    struct ar_proxy *p;
+    int fd;  /* client */
+    int ufd; /* upstream, kept alive across requests; -1 when not connected */
+    ar_buf in;
+    ar_buf uin;
+    ar_buf out;
+    pthread_t th;
+    atomic_bool done;
+    struct px_conn *next;
+} px_conn;
+
+struct ar_proxy {
+    ar_px_rule *rules;
+    size_t n_rules;
+    /* Schedule state, under mu: decisions are made in arrival order. */
+    uint64_t *matched;
+    px_rng *sched_rng;
+    px_rng *tox_rng;
+    _Atomic uint64_t *fired;
+    _Atomic uint64_t requests;
+    _Atomic uint32_t turn;
+    ar_px_hit_fn on_hit;
+    void *user;
+    int64_t upstream_timeout_us;
+    struct sockaddr_storage up_addr;
+    socklen_t up_addr_len;
+    char up_hostport[280];
+    char *up_base;
+    int listen_fd;
+    int stop_pipe[2];
+    pthread_t accept_th;
+    bool accept_started;
+    pthread_mutex_t mu;
+    px_conn *conns; /* under mu */
+    int n_conns;    /* under mu */
+    char url[300];
+};
+
+/* Idempotent, so every exit path of a connection may close without tracking who did first. */
+void ar_px_close_fd(int *fd);
+/* Tells the on_hit callback (if any) what happened to one request. */
+void ar_px_report(ar_proxy *p, int rule, ar_px_action action, const char *method, const char *path,
+                  int status, int64_t at_us, const char *detail, uint32_t turn);
+/*
+ * Decides and runs the action for one whole request read on c, then reports
+ * it; closes c->fd when the connection must not be kept alive.
+ */
+void ar_px_handle(px_conn *c, const px_msg *req, int64_t at_us);
+/* Answers a request refused before the rules see it (400, 413, 431) and reports it. */
+void ar_px_refuse(px_conn *c, const px_msg *req, int status, const char *why, int64_t at_us);
 
 #endif

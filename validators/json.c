@@ -110,6 +110,89 @@ static void vf_label(ar_vf_msg *m, const ar_expect_json *j)
     }
 }
 
+/* gt, gte, lt, lte: both sides as numbers (a numeric string counts as its number). */
+static bool check_compare(const ar_expect_json *j, const cJSON *v, ar_vf_msg *m)
+{
+    if (!v) {
+        ar_vf_printf(m, ": no value at that path in the terminal frame");
+        return false;
+    }
+    double want, got;
+    if (!as_number(j->value, &want)) {
+        ar_vf_printf(m, ": the expected value is %s, not a number", json_type_name(j->value));
+        return false;
+    }
+    if (!as_number(v, &got)) {
+        ar_vf_printf(m, ": expected a number, observed ");
+        vf_typed(m, v);
+        return false;
+    }
+    bool ok;
+    switch (j->op) {
+    case AR_JOP_GT:
+        ok = got > want;
+        break;
+    case AR_JOP_GTE:
+        ok = got >= want;
+        break;
+    case AR_JOP_LT:
+        ok = got < want;
+        break;
+    default:
+        ok = got <= want;
+        break;
+    }
+    ar_vf_printf(m, ": observed ");
+    vf_json(m, v);
+    if (cJSON_IsString(v)) ar_vf_printf(m, " (a string, compared as a number)");
+    return ok;
+}
+
+/* matches: a string, or a number in its printed form, against the (expanded) pattern. */
+static bool check_matches(const ar_expect_json *j, const cJSON *v, const ar_turn_obs *o,
+                          ar_vf_msg *m)
+{
+    if (!v) {
+        ar_vf_printf(m, ": no value at that path in the terminal frame");
+        return false;
+    }
+    char num[64];
+    const char *subject = NULL;
+    if (cJSON_IsString(v)) {
+        subject = v->valuestring ? v->valuestring : "";
+    } else if (cJSON_IsNumber(v)) {
+        fmt_number(v->valuedouble, num, sizeof num);
+        subject = num;
+    } else {
+        ar_vf_printf(m, ": expected a string or a number, observed ");
+        vf_typed(m, v);
+        return false;
+    }
+    char err[512];
+    bool owned = false;
+    char *expanded = NULL;
+    void *code =
+        ar_vf_regex_get(j->pattern, j->compiled, o->vars, &owned, &expanded, err, sizeof err);
+    if (!code) {
+        ar_vf_printf(m, ": %s", err);
+        free(expanded);
+        return false;
+    }
+    bool ok = false;
+    size_t ms = 0, me = 0;
+    int rc = ar_vf_regex_match(code, subject, strlen(subject), &ms, &me, err, sizeof err);
+    if (rc < 0) {
+        ar_vf_printf(m, ": %s", err);
+    } else {
+        ok = rc == 1;
+        ar_vf_printf(m, ok ? ": matched " : ": no match in ");
+        vf_json(m, v);
+    }
+    if (owned) ar_vf_regex_free(code);
+    free(expanded);
+    return ok;
+}
+
 static void check_one(const ar_expect_json *j, const cJSON *root, const char *no_root,
                       const ar_turn_obs *o, ar_checks *out)
 {
@@ -123,7 +206,6 @@ static void check_one(const ar_expect_json *j, const cJSON *root, const char *no
     }
     const cJSON *v = ar_json_pointer_get(root, j->pointer);
     bool ok = false;
-    char err[512];
 
     switch (j->op) {
     case AR_JOP_EXISTS: {
@@ -155,79 +237,12 @@ static void check_one(const ar_expect_json *j, const cJSON *root, const char *no
     case AR_JOP_GT:
     case AR_JOP_GTE:
     case AR_JOP_LT:
-    case AR_JOP_LTE: {
-        if (!v) {
-            ar_vf_printf(&m, ": no value at that path in the terminal frame");
-            break;
-        }
-        double want, got;
-        if (!as_number(j->value, &want)) {
-            ar_vf_printf(&m, ": the expected value is %s, not a number", json_type_name(j->value));
-            break;
-        }
-        if (!as_number(v, &got)) {
-            ar_vf_printf(&m, ": expected a number, observed ");
-            vf_typed(&m, v);
-            break;
-        }
-        switch (j->op) {
-        case AR_JOP_GT:
-            ok = got > want;
-            break;
-        case AR_JOP_GTE:
-            ok = got >= want;
-            break;
-        case AR_JOP_LT:
-            ok = got < want;
-            break;
-        default:
-            ok = got <= want;
-            break;
-        }
-        ar_vf_printf(&m, ": observed ");
-        vf_json(&m, v);
-        if (cJSON_IsString(v)) ar_vf_printf(&m, " (a string, compared as a number)");
+    case AR_JOP_LTE:
+        ok = check_compare(j, v, &m);
         break;
-    }
-    case AR_JOP_MATCHES: {
-        if (!v) {
-            ar_vf_printf(&m, ": no value at that path in the terminal frame");
-            break;
-        }
-        char num[64];
-        const char *subject = NULL;
-        if (cJSON_IsString(v)) {
-            subject = v->valuestring ? v->valuestring : "";
-        } else if (cJSON_IsNumber(v)) {
-            fmt_number(v->valuedouble, num, sizeof num);
-            subject = num;
-        } else {
-            ar_vf_printf(&m, ": expected a string or a number, observed ");
-            vf_typed(&m, v);
-            break;
-        }
-        bool owned = false;
-        char *expanded = NULL;
-        void *code =
-            ar_vf_regex_get(j->pattern, j->compiled, o->vars, &owned, &expanded, err, sizeof err);
-        if (!code) {
-            ar_vf_printf(&m, ": %s", err);
-            free(expanded);
-            break;
-        }
-        size_t ms = 0, me = 0;
-        int rc = ar_vf_regex_match(code, subject, strlen(subject), &ms, &me, err, sizeof err);
-        if (rc < 0) {
-            ar_vf_printf(&m, ": %s", err);
-        } else {
-            ok = rc == 1;
-            ar_vf_printf(&m, ok ? ": matched " : ": no match in ");
-            vf_json(&m, v);
-        }
-        if (owned) ar_vf_regex_free(code);
-        free(expanded);
+    case AR_JOP_MATCHES:
+        ok = check_matches(j, v, o, &m);
         break;
-    }
     default:
         ar_vf_printf(&m, ": unknown operator %d", (int)j->op);
         break;
