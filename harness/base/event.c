@@ -73,6 +73,9 @@ void ar_event_clear(ar_event *ev)
     free(ev->call_id);
     free(ev->thread_id);
     free(ev->text);
+    free(ev->args);
+    free(ev->result);
+    free(ev->error);
     free(ev->raw);
     ar_event_init(ev);
 }
@@ -89,11 +92,14 @@ ar_err ar_event_copy(ar_event *dst, const ar_event *src)
     *dst = *src;
     dst->type = dst->agent = dst->run_id = dst->parent_run_id = NULL;
     dst->tool = dst->call_id = dst->thread_id = dst->text = dst->raw = NULL;
+    dst->args = dst->result = dst->error = NULL;
     bool ok = dup_field(&dst->type, src->type) && dup_field(&dst->agent, src->agent) &&
               dup_field(&dst->run_id, src->run_id) &&
               dup_field(&dst->parent_run_id, src->parent_run_id) &&
               dup_field(&dst->tool, src->tool) && dup_field(&dst->call_id, src->call_id) &&
-              dup_field(&dst->thread_id, src->thread_id) && dup_field(&dst->text, src->text);
+              dup_field(&dst->thread_id, src->thread_id) && dup_field(&dst->text, src->text) &&
+              dup_field(&dst->args, src->args) && dup_field(&dst->result, src->result) &&
+              dup_field(&dst->error, src->error);
     if (ok && src->raw) {
         dst->raw = ar_strndup(src->raw, src->raw_len);
         ok = dst->raw != NULL;

@@ -27,6 +27,8 @@ const char *ar_ev_kind_name(ar_ev_kind kind);
 /* Returns true and sets *out when name is a canonical kind name. */
 bool ar_ev_kind_parse(const char *name, ar_ev_kind *out);
 
+/* AR_ST_NONE: the wire did not say (or the profile could not decode it). A
+ * check that needs a status treats it as unknown, never as ok. */
 typedef enum { AR_ST_NONE = 0, AR_ST_OK, AR_ST_ERROR } ar_ev_status;
 const char *ar_ev_status_name(ar_ev_status st); /* "", "ok", "error" */
 
@@ -50,6 +52,13 @@ typedef struct ar_event {
     char *thread_id;
     ar_ev_status status;
     char *text;        /* thinking text, error message, or final response */
+    /* Tool calls: the arguments (tool_executing) and the outcome
+     * (tool_completed) as JSON text, or plain text when the wire carries a
+     * string. NULL when the frame did not carry them: never invented. */
+    char *args;
+    bool args_delta; /* args is one fragment of the call's arguments (AG-UI's TOOL_CALL_ARGS) */
+    char *result;
+    char *error;
     int64_t tokens_in; /* usage; -1 when absent */
     int64_t tokens_out;
     double cost_usd;            /* -1 when absent */
