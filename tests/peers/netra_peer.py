@@ -16,9 +16,13 @@ is the field-by-field reference.
 
 Run with /usr/bin/python3 (the Debian interpreter that has websockets 10.4):
 
-  /usr/bin/python3 tests/peers/netra_peer.py --port 0 [--lifetime 300] [--delay-ms 2]
+  /usr/bin/python3 tests/peers/netra_peer.py --port 0 [--lifetime 300] [--delay-ms 2] [--fail-tools]
 
 prints `listening ws://127.0.0.1:PORT/ws` once it accepts connections.
+
+--fail-tools (or PEER_FAIL_TOOLS=1): every tool call fails ("cost_db unavailable:
+HTTP 503"), the specialists complete with status "error" and the Supervisor still
+answers, saying the data is unavailable. See tests/peers/README.md.
 """
 import argparse
 import asyncio
@@ -178,6 +182,23 @@ def plan_text(spend_k, pricing):
 DIRECT_TEXT = ("I can report your cloud spend, recommend how to reduce it, or draft a migration "
                "plan. Ask about cost, optimization or migration.")
 
+# --fail-tools: what each tool "depends on", for the error and the apology.
+TOOL_DATA = {"cost_db": "cost", "pricing": "pricing"}
+
+
+def tool_unavailable(name):
+    """The error every tool call gets under --fail-tools."""
+    return f"{name} unavailable: HTTP 503"
+
+
+def unavailable_text(failed):
+    """The Supervisor's answer when tools failed: ['cost_db'] ->
+    'I could not reach cost_db: the cost data is unavailable right now.'"""
+    kinds = [TOOL_DATA[t] for t in failed]
+    verb = "is" if len(kinds) == 1 else "are"
+    return (f"I could not reach {' or '.join(failed)}: the {' and '.join(kinds)} data {verb} "
+            f"unavailable right now.")
+
 
 # ---------------------------------------------------------------- wire
 
@@ -188,10 +209,11 @@ def now_iso():
 class Turn:
     """One user message being answered on one connection: sends its events in order."""
 
-    def __init__(self, ws, thread_id, delay_s):
+    def __init__(self, ws, thread_id, delay_s, fail_tools=False):
         self.ws = ws
         self.thread_id = thread_id
         self.delay_s = delay_s
+        self.fail_tools = fail_tools
 
     async def send(self, obj):
         await self.ws.send(json.dumps(obj))
@@ -211,10 +233,19 @@ class Turn:
                                      "thought": thought}})
 
     async def tool(self, agent, run_id, parent, name, fn, args):
+        """Runs the tool; returns its result, or None when it failed under --fail-tools."""
         call_id = f"call-{next(_call_ids)}"
         await self.send({"type": "tool_executing", "thread_id": self.thread_id, "timestamp": now_iso(),
                          "payload": {"agent_name": agent, "run_id": run_id, "parent_run_id": parent,
                                      "tool_name": name, "tool_call_id": call_id, "args": args}})
+        if self.fail_tools:
+            # The failure takes the place of the result: status "error" and an "error"
+            # message, no "result" key.
+            await self.send({"type": "tool_completed", "thread_id": self.thread_id, "timestamp": now_iso(),
+                             "payload": {"agent_name": agent, "run_id": run_id, "parent_run_id": parent,
+                                         "tool_name": name, "tool_call_id": call_id, "status": "error",
+                                         "error": tool_unavailable(name)}})
+            return None
         try:
             result, status = fn(args.get("spend_k")), "success"
         except Exception as exc:  # a tool bug must still pair tool_executing with tool_completed
@@ -231,7 +262,7 @@ class Turn:
                                   "status": status, "result": result}})
 
 
-async def run_turn(ws, content, thread_id, context, delay_s):
+async def run_turn(ws, content, thread_id, context, delay_s, fail_tools=False):
     mem = MEMORY.setdefault(thread_id, {"spend_k": None})
     spend = parse_spend_k(context.get("current_spend")) if context else None
     m = SPEND_IN_MESSAGE.search(content)
@@ -242,7 +273,7 @@ async def run_turn(ws, content, thread_id, context, delay_s):
     spend_k = mem["spend_k"]
 
     agents, mode = route_for(content)
-    turn = Turn(ws, thread_id, delay_s)
+    turn = Turn(ws, thread_id, delay_s, fail_tools)
     sup = f"run-{next(_run_ids)}"
     await turn.agent_started("Supervisor", sup, None)
     if agents:
@@ -253,11 +284,21 @@ async def run_turn(ws, content, thread_id, context, delay_s):
     else:
         await turn.agent_thinking("Supervisor", sup, None, "No specialist needed: answering directly.")
 
-    parts, tools, result = [], [], {}
+    parts, tools, result, failed = [], [], {}, []
     for agent in agents:
         run = f"run-{next(_run_ids)}"
         await turn.agent_started(agent, run, sup)
         args = {"spend": f"{fmt_k(spend_k)}/month" if spend_k is not None else None, "spend_k": spend_k}
+        if fail_tools:
+            name, fn = ("cost_db", tool_cost_db) if agent == "Data" else ("pricing", tool_pricing)
+            await turn.agent_thinking(agent, run, sup, "Looking up this month's spend in cost_db."
+                                      if agent == "Data" else "Pricing spot instances and rightsizing.")
+            await turn.tool(agent, run, sup, name, fn, args)
+            tools.append(name)
+            failed.append(name)
+            err = tool_unavailable(name)
+            await turn.agent_completed(agent, run, sup, "error", {"text": f"{name} failed: {err}.", "error": err})
+            continue
         if agent == "Data":
             await turn.agent_thinking(agent, run, sup, "Looking up this month's spend in cost_db.")
             cost = await turn.tool(agent, run, sup, "cost_db", tool_cost_db, args)
@@ -273,9 +314,14 @@ async def run_turn(ws, content, thread_id, context, delay_s):
             await turn.agent_completed(agent, run, sup, "success", {"text": text, "pricing": pricing})
         parts.append(text)
 
-    response = " ".join(parts) if parts else DIRECT_TEXT
+    if failed:
+        response = unavailable_text(failed)
+    else:
+        response = " ".join(parts) if parts else DIRECT_TEXT
     result.update({"response": response, "route": agents, "tools": tools,
                    "memory": {"spend": f"{fmt_k(spend_k)}/month" if spend_k is not None else None}})
+    if failed:
+        result["failed_tools"] = failed
     if spend_k is not None:
         result["current_spend_usd"] = int(round(spend_k * 1000))
     await turn.agent_completed("Supervisor", sup, None, "success", result)
@@ -341,7 +387,7 @@ def token_of(ws):
     return None
 
 
-def make_handler(secret, delay_s):
+def make_handler(secret, delay_s, fail_tools=False):
     async def handler(ws, path=None):
         _, why = verify_token(token_of(ws), secret)
         if why is not None:
@@ -355,7 +401,7 @@ def make_handler(secret, delay_s):
                 if err is not None:
                     await send_error(ws, err)
                     continue
-                await run_turn(ws, content, thread_id, context, delay_s)
+                await run_turn(ws, content, thread_id, context, delay_s, fail_tools)
         except websockets.ConnectionClosed:
             pass
     return handler
@@ -376,7 +422,11 @@ async def main_async(args):
     loop.call_later(args.lifetime, lambda: stop.done() or stop.set_result("lifetime"))
 
     # subprotocols must be non-empty for select_subprotocol to be consulted at all.
-    server = await websockets.serve(make_handler(secret, args.delay_ms / 1000.0), "127.0.0.1", args.port,
+    fail_tools = args.fail_tools or os.environ.get("PEER_FAIL_TOOLS") == "1"
+    if fail_tools:
+        print("netra_peer: --fail-tools: every tool call fails", file=sys.stderr, flush=True)
+    handler = make_handler(secret, args.delay_ms / 1000.0, fail_tools)
+    server = await websockets.serve(handler, "127.0.0.1", args.port,
                                     create_protocol=PeerProtocol, subprotocols=["jwt"],
                                     process_request=only_ws_path, max_size=MAX_FRAME_BYTES)
     port = server.sockets[0].getsockname()[1]
@@ -394,6 +444,8 @@ def main():
                     help="exit by itself after this many seconds (default 300)")
     ap.add_argument("--delay-ms", type=float, default=2.0,
                     help="pause after each event so the turn really streams (default 2)")
+    ap.add_argument("--fail-tools", action="store_true",
+                    help="every tool call fails (also PEER_FAIL_TOOLS=1); the turn still ends with an answer")
     args = ap.parse_args()
     if args.lifetime <= 0:
         ap.error("--lifetime must be > 0")

@@ -17,7 +17,11 @@
 // --broken (or AGUI_BROKEN=1) breaks AG-UI's ordering rules on purpose so the
 // harness's invariant validator has something to catch; see README.md.
 //
-//   node tests/peers/agui/server.mjs --port 0 [--lifetime 300] [--delay-ms 5] [--broken]
+// --fail-tools (or PEER_FAIL_TOOLS=1) makes every tool call fail ("cost_db
+// unavailable: HTTP 503"): the result is the error, each specialist ends with
+// SUBAGENT_ERROR, and the run still finishes with an answer saying so.
+//
+//   node tests/peers/agui/server.mjs --port 0 [--lifetime 300] [--delay-ms 5] [--broken] [--fail-tools]
 //
 // prints `listening http://127.0.0.1:PORT/agent` once it accepts requests.
 
@@ -28,7 +32,7 @@ import { EventEncoder } from "@ag-ui/encoder";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-const USAGE = "usage: node server.mjs [--port N] [--lifetime SECONDS] [--delay-ms MS] [--broken]\n";
+const USAGE = "usage: node server.mjs [--port N] [--lifetime SECONDS] [--delay-ms MS] [--broken] [--fail-tools]\n";
 
 function usage(msg) {
     process.stderr.write(`agui peer: ${msg}\n${USAGE}`);
@@ -36,7 +40,10 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-    const opts = { port: 0, lifetimeS: 300, delayMs: 5, broken: process.env.AGUI_BROKEN === "1" };
+    const opts = {
+        port: 0, lifetimeS: 300, delayMs: 5, broken: process.env.AGUI_BROKEN === "1",
+        failTools: process.env.PEER_FAIL_TOOLS === "1",
+    };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const num = () => {
@@ -48,6 +55,7 @@ function parseArgs(argv) {
         else if (a === "--lifetime") opts.lifetimeS = num();
         else if (a === "--delay-ms") opts.delayMs = num();
         else if (a === "--broken") opts.broken = true;
+        else if (a === "--fail-tools") opts.failTools = true;
         else if (a === "--help" || a === "-h") {
             process.stdout.write(USAGE);
             process.exit(0);
@@ -145,6 +153,16 @@ function planText(spendK, p) {
 const DIRECT_TEXT = "I can report your cloud spend, recommend how to reduce it, or draft a migration " +
     "plan. Ask about cost, optimization or migration.";
 
+// --fail-tools: the error every tool call gets, and the Supervisor's answer naming the failed
+// tools, e.g. "I could not reach cost_db: the cost data is unavailable right now."
+const TOOL_DATA = { cost_db: "cost", pricing: "pricing" };
+const toolUnavailable = (name) => `${name} unavailable: HTTP 503`;
+function unavailableText(failed) {
+    const kinds = failed.map((t) => TOOL_DATA[t]);
+    return `I could not reach ${failed.join(" or ")}: the ${kinds.join(" and ")} data ` +
+        `${kinds.length === 1 ? "is" : "are"} unavailable right now.`;
+}
+
 // The spend for this turn, from (later wins) the context entries, state, forwardedProps and the
 // message itself; AG-UI's context is an array of {description, value} strings.
 function spendFromInput(input, message) {
@@ -230,6 +248,14 @@ class Stream {
         for (const d of chunks(JSON.stringify(args), 3))
             await this.emit({ type: EventType.TOOL_CALL_ARGS, toolCallId, delta: d, ...attr });
         await this.emit({ type: EventType.TOOL_CALL_END, toolCallId, ...attr });
+        if (this.opts.failTools) {
+            // AG-UI has no tool status: the result's content is the error.
+            await this.emit({
+                type: EventType.TOOL_CALL_RESULT, messageId: newId("msg"), toolCallId,
+                content: JSON.stringify({ error: toolUnavailable(name) }), role: "tool", ...attr,
+            });
+            return null;
+        }
         const result = fn(args);
         await this.emit({
             type: EventType.TOOL_CALL_RESULT, messageId: newId("msg"), toolCallId,
@@ -269,6 +295,7 @@ async function runTurn(input, res, opts) {
 
     const parts = [];
     const tools = [];
+    const failed = [];
     const result = {};
     const args = { spend: spendK != null ? `${fmtK(spendK)}/month` : null, spend_k: spendK };
     for (const agent of agents) {
@@ -279,6 +306,21 @@ async function runTurn(input, res, opts) {
             metadata: { agentName: agent },
         });
         let text;
+        if (opts.failTools) {
+            // SUBAGENT_FINISHED's outcome is only success or suspended in @ag-ui/core 1.0.0;
+            // a failed invocation is closed by SUBAGENT_ERROR instead.
+            const name = agent === "Data" ? "cost_db" : "pricing";
+            await s.reasoning(agent, subagentRunId, agent === "Data"
+                ? "Looking up this month's spend in cost_db." : "Pricing spot instances and rightsizing.");
+            await s.tool(agent, subagentRunId, name, agent === "Data" ? costDb : pricing, args);
+            tools.push(name);
+            failed.push(name);
+            await s.emit({
+                type: EventType.SUBAGENT_ERROR, subagentRunId, message: `${name} failed: ${toolUnavailable(name)}.`,
+                code: "TOOL_UNAVAILABLE", metadata: { agentName: agent },
+            });
+            continue;
+        }
         if (agent === "Data") {
             await s.reasoning(agent, subagentRunId, "Looking up this month's spend in cost_db.");
             const cost = await s.tool(agent, subagentRunId, "cost_db", costDb, args);
@@ -298,7 +340,7 @@ async function runTurn(input, res, opts) {
         parts.push(text);
     }
 
-    const response = parts.length ? parts.join(" ") : DIRECT_TEXT;
+    const response = failed.length ? unavailableText(failed) : parts.length ? parts.join(" ") : DIRECT_TEXT;
     const messageId = newId("msg");
     const pieces = chunks(response, 4);
     if (opts.broken) {
@@ -317,6 +359,7 @@ async function runTurn(input, res, opts) {
         response, route: agents, tools,
         memory: { spend: spendK != null ? `${fmtK(spendK)}/month` : null },
     });
+    if (failed.length) result.failed_tools = failed;
     if (spendK != null) result.current_spend_usd = Math.round(spendK * 1000);
     await s.emit({ type: EventType.RUN_FINISHED, threadId, runId, result, outcome: { type: "success" }, ...sup });
     if (opts.broken) {
@@ -417,6 +460,7 @@ function main() {
         const { port } = server.address();
         process.stdout.write(`listening http://127.0.0.1:${port}/agent\n`);
         if (opts.broken) process.stderr.write("agui peer: --broken: streams break AG-UI's ordering rules\n");
+        if (opts.failTools) process.stderr.write("agui peer: --fail-tools: every tool call fails\n");
     });
 }
 
