@@ -303,26 +303,12 @@ static bool sess_resume(sess_state *st, ar_turn_result *tr)
     return true;
 }
 
-/* The turn reached its terminal event: say how, and leave it for the judge. */
+/* The turn reached its terminal event: leave it for the judge, which says
+ * whether that ending was the expected one ("completed", "outcome"). */
 static void sess_turn_done(sess_state *st, const ar_turn *t, ar_turn_result *tr)
 {
-    const ar_client_fault *cf = &t->client_fault;
     const ar_event *term = ar_rec_get(st->rec, st->sid, st->terminal_index);
     tr->end_us = term->recv_us;
-    char took[32];
-    ar_fmt_duration(tr->end_us - tr->start_us, took, sizeof took);
-    if (term->kind == AR_EV_ERROR && ar_sess_sends_bad_frame(cf))
-        ar_checks_add(&tr->checks, "completed", true,
-                      "completed: the service answered the %s with an error event after "
-                      "%s: %s",
-                      ar_cf_kind_name(cf->kind), took, term->text ? term->text : "(no message)");
-    else if (term->kind == AR_EV_ERROR)
-        ar_checks_add(&tr->checks, "completed", false,
-                      "completed: the turn ended with an error event after %s: %s", took,
-                      term->text ? term->text : "(no message)");
-    else
-        ar_checks_add(&tr->checks, "completed", true,
-                      "completed: agent_completed after %s (%zu events)", took, tr->n_events);
     finish_turn(t, st, tr, st->vars, st->thread_id);
     const char *resp = turn_response(st, term);
     ar_sess_push_message(st->history, "assistant", resp ? resp : "");

@@ -16,7 +16,8 @@
  *   the same call id, and no tool_completed comes without an earlier
  *   tool_executing; a tool_executing without a call id cannot be paired.
  * nothing_after_terminal: no event follows the terminal event (a turn with no
- *   terminal event fails it).
+ *   terminal event fails it), and no event of the turn's runs arrives later,
+ *   during a later turn (the judge attributes those by run id).
  * forbidden: none of these kinds appear (one check per kind).
  */
 #include "valfmt.h"
@@ -273,10 +274,24 @@ static void check_after_terminal(const ar_turn_obs *o, ar_checks *out)
     }
     size_t after = o->n_events - at - 1;
     const char *tk = ar_ev_kind_name(o->terminal->kind);
-    if (after == 0) {
+    if (after == 0 && o->n_late_events == 0) {
         ar_vf_printf(&m, "events.nothing_after_terminal: %s (index %zu) was the last event", tk,
                      at);
         ar_vf_add(out, "events.nothing_after_terminal", true, &m);
+        return;
+    }
+    if (after == 0) {
+        /* Late events of this turn's runs, recorded during a later turn. */
+        const ar_event *late = o->late_events[0];
+        ar_vf_printf(&m,
+                     "events.nothing_after_terminal: expected nothing after the terminal %s, "
+                     "observed %zu event(s) of this turn's run(s) later, during turn %u: first %s",
+                     tk, o->n_late_events, late->turn, ar_ev_kind_name(late->kind));
+        if (late->run_id) {
+            ar_vf_printf(&m, " of run ");
+            ar_vf_text(&m, late->run_id, AR_VF_ITEM_MAX);
+        }
+        ar_vf_add(out, "events.nothing_after_terminal", false, &m);
         return;
     }
     ar_ev_kind kinds[AR_VF_LIST_MAX + 1];
@@ -289,6 +304,8 @@ static void check_after_terminal(const ar_turn_obs *o, ar_checks *out)
                  tk, at, after);
     ar_vf_kinds(&m, kinds, nk, false);
     if (after > nk) ar_vf_printf(&m, " and %zu more", after - nk);
+    if (o->n_late_events)
+        ar_vf_printf(&m, "; and %zu more of its run(s) during later turns", o->n_late_events);
     ar_vf_add(out, "events.nothing_after_terminal", false, &m);
 }
 

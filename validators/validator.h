@@ -25,11 +25,17 @@ typedef struct {
     const ar_vars *vars;                /* captured values so far (may be NULL) */
     const ar_event *const *prev_events; /* every event of the earlier turns */
     size_t n_prev_events;
+    /* Events recorded after this turn that carry one of its run ids (a late
+     * event of a finished run): they belong to this turn, whenever they came. */
+    const ar_event *const *late_events;
+    size_t n_late_events;
 } ar_turn_obs;
 
 void ar_val_events(const ar_expect_events *e, const ar_turn_obs *o, ar_checks *out);
 void ar_val_route(const ar_expect_route *e, const ar_turn_obs *o, ar_checks *out);
 void ar_val_tools(const ar_expect_tools *e, const ar_turn_obs *o, ar_checks *out);
+/* tools.args and tools.args_absent (called by ar_val_tools). */
+void ar_val_tool_args(const ar_expect_tools *e, const ar_turn_obs *o, ar_checks *out);
 void ar_val_response(const ar_expect_regex *rs, size_t n, const ar_turn_obs *o, ar_checks *out);
 void ar_val_json(const ar_expect_json *js, size_t n, const ar_turn_obs *o, ar_checks *out);
 void ar_val_latency(const ar_expect_latency *e, const ar_turn_obs *o, ar_checks *out);

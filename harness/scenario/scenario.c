@@ -624,6 +624,14 @@ static void free_expect(ar_expect *x)
     for (size_t i = 0; i < x->tools.n_status; i++)
         free(x->tools.status[i].tool);
     free(x->tools.status);
+    for (size_t i = 0; i < x->tools.n_args; i++) {
+        free(x->tools.args[i].tool);
+        cJSON_Delete(x->tools.args[i].subset);
+        free_strv(x->tools.args[i].absent, x->tools.args[i].n_absent);
+    }
+    free(x->tools.args);
+    free(x->outcome.message);
+    pcre2_code_free(x->outcome.compiled);
     for (size_t i = 0; i < x->n_regexes; i++) {
         free(x->regexes[i].pattern_tpl);
         pcre2_code_free(x->regexes[i].compiled);

@@ -67,6 +67,17 @@ typedef struct {
     ar_ev_status status; /* AR_ST_OK or AR_ST_ERROR */
 } ar_tool_status_rule;
 
+/* tools.args: a call of `tool` must carry these arguments (a JSON subset
+ * match; string values are templates), or tools.args_absent: no call of it
+ * may carry these keys. */
+typedef struct {
+    char *tool;
+    struct cJSON *subset; /* args: an object; NULL for args_absent */
+    char **absent;        /* args_absent: keys */
+    size_t n_absent;
+    ar_srcloc loc;
+} ar_tool_args_rule;
+
 typedef struct {
     bool present;
     char **called; /* each must have a tool_executing */
@@ -76,8 +87,20 @@ typedef struct {
     bool all_ok;                 /* every tool_completed has status ok */
     ar_tool_status_rule *status; /* `status: {cost_db: error}`: last completion's status */
     size_t n_status;
+    ar_tool_args_rule *args; /* args and args_absent rules, in the order written */
+    size_t n_args;
     ar_srcloc loc;
 } ar_expect_tools;
+
+/* expect.outcome: how the turn must end. Default ok: a terminal that is not
+ * an error event. error: the turn must end in an error event (a service's
+ * error path), whose text matches `message` when given. */
+typedef struct {
+    bool expect_error;
+    char *message;  /* PCRE2, optional */
+    void *compiled; /* pcre2_code* */
+    ar_srcloc loc;
+} ar_expect_outcome;
 
 /* expect.response[i] with matches / not_matches */
 typedef struct {
@@ -147,6 +170,7 @@ typedef struct {
     size_t n_jsons;
     ar_expect_latency latency;
     ar_expect_context context;
+    ar_expect_outcome outcome;
 } ar_expect;
 
 typedef enum {

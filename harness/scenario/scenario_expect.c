@@ -25,13 +25,15 @@ static const char *const json_op_names[] = {"eq", "ne",  "gt",     "gte",
                                             "lt", "lte", "exists", "matches"};
 static const char *const context_fields[] = {"thread_id",     "agent", "run_id",
                                              "parent_run_id", "tool",  "call_id"};
-static const char *const expect_keys[] = {"events",   "route",   "tools",
-                                          "response", "latency", "context"};
+static const char *const expect_keys[] = {"events",  "route",   "tools",  "response",
+                                          "latency", "context", "outcome"};
 static const char *const events_keys[] = {
     "order", "mode", "tools_paired", "nothing_after_terminal", "forbidden", "count"};
 static const char *const count_keys[] = {"min", "max"};
 static const char *const route_keys[] = {"agents", "mode"};
-static const char *const tools_keys[] = {"called", "not_called", "all_ok", "status"};
+static const char *const tools_keys[] = {"called", "not_called", "all_ok",
+                                         "status", "args",       "args_absent"};
+static const char *const outcome_keys[] = {"is", "message"};
 static const char *const resp_keys[] = {"matches", "not_matches", "json"};
 static const char *const json_keys[] = {"path", "eq",  "ne",     "gt",     "gte",
                                         "lt",   "lte", "exists", "matches"};
@@ -147,6 +149,42 @@ static ar_err parse_route(ar_yt *l, const yaml_node_t *n, ar_expect_route *r)
     return AR_OK;
 }
 
+/* tools.args: {TOOL: {key: value, ...}} or tools.args_absent: {TOOL: [key, ...]}. */
+static ar_err parse_tool_args(ar_yt *l, const yaml_node_t *n, bool absent, ar_expect_tools *t)
+{
+    const char *field = absent ? "args_absent" : "args";
+    if (n->type != YAML_MAPPING_NODE)
+        return AR_YT_FAIL(l, n,
+                          absent ? "'args_absent' must be a mapping of tool name to a list of keys"
+                                 : "'args' must be a mapping of tool name to the arguments its "
+                                   "call must carry, like {pricing: {spend_k: 50}}");
+    size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    ar_tool_args_rule *r = realloc(t->args, (t->n_args + cnt + 1) * sizeof *r);
+    if (!r) return ar_yt_fail_oom(l);
+    t->args = r;
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *k = ar_yt_nd(l, n->data.mapping.pairs.start[i].key);
+        yaml_node_t *v = ar_yt_nd(l, n->data.mapping.pairs.start[i].value);
+        ar_tool_args_rule *rule = &t->args[t->n_args++];
+        memset(rule, 0, sizeof *rule);
+        rule->loc = ar_yt_loc_of(l, k);
+        AR_YT_TRY(ar_yt_get_string(l, k, field, false, &rule->tool));
+        if (absent) {
+            AR_YT_TRY(ar_yt_get_str_list(l, v, field, &rule->absent, &rule->n_absent));
+            if (!rule->n_absent)
+                return AR_YT_FAIL(l, v, "'args_absent' of tool '%s' lists no keys", rule->tool);
+            continue;
+        }
+        if (v->type != YAML_MAPPING_NODE || v->data.mapping.pairs.top == v->data.mapping.pairs.start)
+            return AR_YT_FAIL(l, v,
+                              "'args' of tool '%s' must be a non-empty mapping of argument "
+                              "names to values",
+                              rule->tool);
+        AR_YT_TRY(ar_yt_node_json(l, v, field, true, 0, &rule->subset));
+    }
+    return AR_OK;
+}
+
 static ar_err parse_tools(ar_yt *l, const yaml_node_t *n, ar_expect_tools *t)
 {
     AR_YT_TRY(ar_yt_check_map(l, n, "tools", tools_keys, AR_ARRAY_LEN(tools_keys)));
@@ -182,6 +220,35 @@ static ar_err parse_tools(ar_yt *l, const yaml_node_t *n, ar_expect_tools *t)
                                   ar_yt_got(s, buf, sizeof(buf)));
         }
     }
+    if ((v = ar_yt_map_get(l, n, "args"))) AR_YT_TRY(parse_tool_args(l, v, false, t));
+    if ((v = ar_yt_map_get(l, n, "args_absent"))) AR_YT_TRY(parse_tool_args(l, v, true, t));
+    return AR_OK;
+}
+
+/* outcome: ok | error | {is: error, message: REGEX} */
+static ar_err parse_outcome(ar_yt *l, const yaml_node_t *n, ar_expect_outcome *o)
+{
+    o->loc = ar_yt_loc_of(l, n);
+    const yaml_node_t *is = n;
+    if (n->type == YAML_MAPPING_NODE) {
+        AR_YT_TRY(ar_yt_check_map(l, n, "outcome", outcome_keys, AR_ARRAY_LEN(outcome_keys)));
+        is = ar_yt_map_get(l, n, "is");
+        if (!is) return AR_YT_FAIL(l, n, "'outcome' needs 'is': ok or error");
+        yaml_node_t *m = ar_yt_map_get(l, n, "message");
+        if (m) {
+            AR_YT_TRY(ar_yt_get_string(l, m, "message", false, &o->message));
+            uint32_t groups;
+            AR_YT_TRY(ar_yt_compile_regex(l, m, o->message, &o->compiled, &groups));
+        }
+    }
+    char buf[80];
+    if (ar_yt_is_scalar(is) && !strcmp(ar_yt_sval(is), "error"))
+        o->expect_error = true;
+    else if (!(ar_yt_is_scalar(is) && !strcmp(ar_yt_sval(is), "ok")))
+        return AR_YT_FAIL(l, is, "'outcome' must be ok or error (got %s)",
+                          ar_yt_got(is, buf, sizeof buf));
+    if (o->message && !o->expect_error)
+        return AR_YT_FAIL(l, n, "'outcome' has a 'message' only with 'is: error'");
     return AR_OK;
 }
 
@@ -365,5 +432,6 @@ ar_err ar_scn_parse_expect(ar_yt *l, const yaml_node_t *n, size_t turn_idx, ar_e
     if ((v = ar_yt_map_get(l, n, "response"))) AR_YT_TRY(parse_response(l, v, x));
     if ((v = ar_yt_map_get(l, n, "latency"))) AR_YT_TRY(parse_latency(l, v, &x->latency));
     if ((v = ar_yt_map_get(l, n, "context"))) AR_YT_TRY(parse_context(l, v, turn_idx, &x->context));
+    if ((v = ar_yt_map_get(l, n, "outcome"))) AR_YT_TRY(parse_outcome(l, v, &x->outcome));
     return AR_OK;
 }
