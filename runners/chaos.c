@@ -270,6 +270,120 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Writes the transcripts of the trials that did not recover (or were
+ * inconclusive); each such trial gets its transcript's path back. */
+static void write_transcripts(chaos_run *cr, const char *tdir, bool *write_failed)
+{
+    ar_run_result failed = {.mode = "chaos", .rec = cr->rec};
+    failed.sessions = calloc(cr->n_trials ? cr->n_trials : 1, sizeof *failed.sessions);
+    size_t *owner = calloc(cr->n_trials ? cr->n_trials : 1, sizeof *owner);
+    for (size_t i = 0; i < cr->n_trials; i++) {
+        if (cr->trials[i].recovered || !cr->trials[i].res.scn) continue;
+        owner[failed.n_sessions] = i;
+        failed.sessions[failed.n_sessions++] = cr->trials[i].res; /* shallow: paths come back */
+    }
+    char err[512];
+    if (failed.n_sessions && ar_report_transcripts(&failed, tdir, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig chaos: transcripts: %s\n", err);
+        *write_failed = true;
+    }
+    for (size_t k = 0; k < failed.n_sessions; k++) {
+        cr->trials[owner[k]].res.transcript_path = failed.sessions[k].transcript_path;
+    }
+    free(owner);
+    free(failed.sessions);
+}
+
+/* Counts the trials of fault type label into t; the times to recover go to
+ * ttr (and h, when there is one). */
+static void tally_type(chaos_run *cr, const char *label, ar_chaos_type *t, int64_t *ttr,
+                       size_t *n_ttr, ar_hist *h)
+{
+    size_t n_sc = cr->n_scns;
+    for (size_t s = 0; s < n_sc; s++)
+        if (!strcmp(fault_type(cr->scns[s]), label))
+            t->scenarios[t->n_scenarios++] = strdup(cr->scns[s]->name);
+    for (size_t i = 0; i < cr->n_trials; i++) {
+        trial *tr = &cr->trials[i];
+        if (!tr->res.scn || strcmp(fault_type(cr->scns[tr->scenario]), label)) continue;
+        t->trials++;
+        if (tr->errored) t->errors++;
+        if (!tr->fired)
+            t->inconclusive++;
+        else if (tr->recovered) {
+            t->recovered++;
+            if (tr->ttr_us >= 0) {
+                ttr[(*n_ttr)++] = tr->ttr_us;
+                if (h) ar_hist_record(h, tr->ttr_us > 0 ? tr->ttr_us : 1);
+            }
+        }
+        if (tr->fired && !tr->recovered && tr->res.transcript_path) {
+            size_t m = t->n_failed_transcripts;
+            char **p = realloc(t->failed_transcripts, (m + 1) * sizeof *p);
+            if (p) t->failed_transcripts = p;
+            char **q = realloc(t->failed_reasons, (m + 1) * sizeof *q);
+            if (q) t->failed_reasons = q;
+            if (p && q) {
+                p[m] = strdup(tr->res.transcript_path);
+                q[m] = failure_reason(&tr->res);
+                t->n_failed_transcripts++;
+            }
+        }
+    }
+}
+
+/* Thresholds: every scenario of this type's, or the default. */
+static void judge_type(chaos_run *cr, const char *label, ar_chaos_type *t, size_t conclusive,
+                       ar_hist *h)
+{
+    size_t n_sc = cr->n_scns;
+    t->passed = conclusive > 0;
+    size_t cap = 1;
+    for (size_t s = 0; s < n_sc; s++)
+        if (!strcmp(fault_type(cr->scns[s]), label))
+            for (size_t m = 0; m < cr->scns[s]->n_thresholds; m++)
+                cap += cr->scns[s]->thresholds[m].n_exprs;
+    t->verdicts = calloc(cap, sizeof *t->verdicts);
+    bool has_recovery = false;
+    for (size_t s = 0; s <= n_sc; s++) {
+        const ar_scn_threshold *list = NULL;
+        size_t nl = 0;
+        ar_scn_threshold dflt = {.metric = (char *)"recovery"};
+        char *dexpr = (char *)DEFAULT_RECOVERY;
+        if (s < n_sc) {
+            if (strcmp(fault_type(cr->scns[s]), label)) continue;
+            list = cr->scns[s]->thresholds;
+            nl = cr->scns[s]->n_thresholds;
+        } else if (!has_recovery) {
+            dflt.exprs = &dexpr;
+            dflt.n_exprs = 1;
+            list = &dflt;
+            nl = 1;
+        }
+        for (size_t m = 0; m < nl; m++) {
+            ar_thr_kind kind = AR_THR_KIND_RATE;
+            metric_kind(list[m].metric, &kind);
+            if (!strcmp(list[m].metric, "recovery")) has_recovery = true;
+            for (size_t e = 0; e < list[m].n_exprs; e++) {
+                ar_threshold thr;
+                char msg[256];
+                if (ar_thr_parse(list[m].exprs[e], &thr, msg, sizeof msg) != AR_OK) continue;
+                double observed =
+                    kind == AR_THR_KIND_RATE ? t->rate : (h ? ar_thr_observe_trend(&thr, h) : NAN);
+                bool ok = conclusive > 0 && ar_thr_eval(&thr, observed);
+                char verdict[256];
+                ar_thr_format_verdict(&thr, kind, observed, verdict, sizeof verdict);
+                ar_chaos_verdict *v = &t->verdicts[t->n_verdicts++];
+                v->source = strdup(thr.source);
+                v->metric = strdup(list[m].metric);
+                v->verdict = strdup(verdict);
+                v->passed = ok;
+                t->passed = t->passed && ok;
+            }
+        }
+    }
+}
+
 /* Aggregates trials per fault type, evaluates thresholds, writes the
  * transcripts of trials that did not recover. Returns false if any type is
  * below a threshold. */
@@ -289,23 +403,7 @@ static bool aggregate(chaos_run *cr, ar_chaos_result *out, const char *tdir, boo
     out->n_types = n_labels;
     bool all = true;
 
-    /* Transcripts: only trials that did not recover (or were inconclusive). */
-    ar_run_result failed = {.mode = "chaos", .rec = cr->rec};
-    failed.sessions = calloc(cr->n_trials ? cr->n_trials : 1, sizeof *failed.sessions);
-    size_t *owner = calloc(cr->n_trials ? cr->n_trials : 1, sizeof *owner);
-    for (size_t i = 0; i < cr->n_trials; i++) {
-        if (cr->trials[i].recovered || !cr->trials[i].res.scn) continue;
-        owner[failed.n_sessions] = i;
-        failed.sessions[failed.n_sessions++] = cr->trials[i].res; /* shallow: paths come back */
-    }
-    char err[512];
-    if (failed.n_sessions && ar_report_transcripts(&failed, tdir, err, sizeof err) != AR_OK) {
-        fprintf(stderr, "agentrig chaos: transcripts: %s\n", err);
-        *write_failed = true;
-    }
-    for (size_t k = 0; k < failed.n_sessions; k++) {
-        cr->trials[owner[k]].res.transcript_path = failed.sessions[k].transcript_path;
-    }
+    write_transcripts(cr, tdir, write_failed);
 
     for (size_t k = 0; k < n_labels; k++) {
         ar_chaos_type *t = &out->types[k];
@@ -315,36 +413,7 @@ static bool aggregate(chaos_run *cr, ar_chaos_result *out, const char *tdir, boo
         size_t n_ttr = 0;
         ar_hist *h = NULL;
         ar_hist_new(1, 3600LL * 1000000, 3, &h);
-        for (size_t s = 0; s < n_sc; s++)
-            if (!strcmp(fault_type(cr->scns[s]), labels[k]))
-                t->scenarios[t->n_scenarios++] = strdup(cr->scns[s]->name);
-        for (size_t i = 0; i < cr->n_trials; i++) {
-            trial *tr = &cr->trials[i];
-            if (!tr->res.scn || strcmp(fault_type(cr->scns[tr->scenario]), labels[k])) continue;
-            t->trials++;
-            if (tr->errored) t->errors++;
-            if (!tr->fired)
-                t->inconclusive++;
-            else if (tr->recovered) {
-                t->recovered++;
-                if (tr->ttr_us >= 0) {
-                    ttr[n_ttr++] = tr->ttr_us;
-                    if (h) ar_hist_record(h, tr->ttr_us > 0 ? tr->ttr_us : 1);
-                }
-            }
-            if (tr->fired && !tr->recovered && tr->res.transcript_path) {
-                size_t m = t->n_failed_transcripts;
-                char **p = realloc(t->failed_transcripts, (m + 1) * sizeof *p);
-                if (p) t->failed_transcripts = p;
-                char **q = realloc(t->failed_reasons, (m + 1) * sizeof *q);
-                if (q) t->failed_reasons = q;
-                if (p && q) {
-                    p[m] = strdup(tr->res.transcript_path);
-                    q[m] = failure_reason(&tr->res);
-                    t->n_failed_transcripts++;
-                }
-            }
-        }
+        tally_type(cr, labels[k], t, ttr, &n_ttr, h);
         size_t conclusive = t->trials - t->inconclusive;
         t->rate = conclusive ? (double)t->recovered / (double)conclusive : NAN;
         ar_stats_wilson(t->recovered, conclusive, 1.96, &t->ci_lo, &t->ci_hi);
@@ -352,62 +421,122 @@ static bool aggregate(chaos_run *cr, ar_chaos_result *out, const char *tdir, boo
         qsort(ttr, n_ttr, sizeof *ttr, cmp_i64);
         t->ttr_p50_us = n_ttr ? ar_stats_percentile_sorted(ttr, n_ttr, 50) : -1;
         t->ttr_p95_us = n_ttr ? ar_stats_percentile_sorted(ttr, n_ttr, 95) : -1;
-
-        /* Thresholds: every scenario of this type's, or the default. */
-        t->passed = conclusive > 0;
-        size_t cap = 1;
-        for (size_t s = 0; s < n_sc; s++)
-            if (!strcmp(fault_type(cr->scns[s]), labels[k]))
-                for (size_t m = 0; m < cr->scns[s]->n_thresholds; m++)
-                    cap += cr->scns[s]->thresholds[m].n_exprs;
-        t->verdicts = calloc(cap, sizeof *t->verdicts);
-        bool has_recovery = false;
-        for (size_t s = 0; s <= n_sc; s++) {
-            const ar_scn_threshold *list = NULL;
-            size_t nl = 0;
-            ar_scn_threshold dflt = {.metric = (char *)"recovery"};
-            char *dexpr = (char *)DEFAULT_RECOVERY;
-            if (s < n_sc) {
-                if (strcmp(fault_type(cr->scns[s]), labels[k])) continue;
-                list = cr->scns[s]->thresholds;
-                nl = cr->scns[s]->n_thresholds;
-            } else if (!has_recovery) {
-                dflt.exprs = &dexpr;
-                dflt.n_exprs = 1;
-                list = &dflt;
-                nl = 1;
-            }
-            for (size_t m = 0; m < nl; m++) {
-                ar_thr_kind kind = AR_THR_KIND_RATE;
-                metric_kind(list[m].metric, &kind);
-                if (!strcmp(list[m].metric, "recovery")) has_recovery = true;
-                for (size_t e = 0; e < list[m].n_exprs; e++) {
-                    ar_threshold thr;
-                    char msg[256];
-                    if (ar_thr_parse(list[m].exprs[e], &thr, msg, sizeof msg) != AR_OK) continue;
-                    double observed = kind == AR_THR_KIND_RATE
-                                          ? t->rate
-                                          : (h ? ar_thr_observe_trend(&thr, h) : NAN);
-                    bool ok = conclusive > 0 && ar_thr_eval(&thr, observed);
-                    char verdict[256];
-                    ar_thr_format_verdict(&thr, kind, observed, verdict, sizeof verdict);
-                    ar_chaos_verdict *v = &t->verdicts[t->n_verdicts++];
-                    v->source = strdup(thr.source);
-                    v->metric = strdup(list[m].metric);
-                    v->verdict = strdup(verdict);
-                    v->passed = ok;
-                    t->passed = t->passed && ok;
-                }
-            }
-        }
+        judge_type(cr, labels[k], t, conclusive, h);
         all = all && t->passed;
         ar_hist_free(h);
         free(ttr);
     }
-    free(owner);
-    free(failed.sessions);
     free(labels);
     return all;
+}
+
+/* Keeps the fault scenarios of all in cr->scns; *need_ref when one of them
+ * needs the embedded service. */
+static int pick_scenarios(chaos_run *cr, const ar_scn_list *all, bool *need_ref)
+{
+    const chaos_opts *o = cr->o;
+    cr->scns = calloc(all->n ? all->n : 1, sizeof *cr->scns);
+    for (size_t i = 0; i < all->n; i++) {
+        if (!ar_scn_has_faults(all->items[i])) continue;
+        if (!check_thresholds(all->items[i])) return AR_EXIT_USAGE;
+        cr->scns[cr->n_scns++] = all->items[i];
+        if (!o->c.target && !all->items[i]->target_tpl) *need_ref = true;
+    }
+    for (size_t i = 0; i < cr->n_scns; i++) /* masked as *** in every report */
+        for (size_t k = 0; cr->scns[i]->profile && k < cr->scns[i]->profile->n_secrets; k++)
+            ar_report_add_secret(getenv(cr->scns[i]->profile->secrets[k]));
+    if (cr->n_scns == 0) {
+        fprintf(stderr, "agentrig chaos: no fault scenarios in the given paths (a fault scenario "
+                        "has 'faults:' or a turn with 'client_fault:')\n");
+        return AR_EXIT_USAGE;
+    }
+    return AR_EXIT_PASS;
+}
+
+/* The embedded service's shared dependency server; each trial's refagent
+ * is started later, behind the trial's own proxy. */
+static int start_deps(chaos_run *cr, const char *reflog, char **refbin, ar_refproc **deps)
+{
+    char err[1024];
+    if (!(*refbin = ar_cli_refagent("chaos", cr->o->c.refagent))) return AR_EXIT_INFRA;
+    ar_mkdirs_for(reflog);
+    const char *dargs[] = {"--deps-only"};
+    if (ar_refproc_start(*refbin, dargs, 1, reflog, "deps ", deps, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig chaos: could not start the dependency server: %s\n", err);
+        return AR_EXIT_INFRA;
+    }
+    cr->deps_url = ar_refproc_url(*deps);
+    cr->refbin = *refbin;
+    cr->reflog = reflog;
+    return AR_EXIT_PASS;
+}
+
+/* Runs every trial on --jobs threads; fills in result's facts about the run. */
+static int run_trials(chaos_run *cr, ar_chaos_result *result)
+{
+    const chaos_opts *o = cr->o;
+    cr->rec = ar_rec_new(0);
+    cr->n_trials = cr->n_scns * (size_t)o->trials;
+    cr->trials = calloc(cr->n_trials, sizeof *cr->trials);
+    if (!cr->rec || !cr->trials) return AR_EXIT_INFRA;
+    /* Trial order: round robin over scenarios, so -j mixes fault types. */
+    for (size_t i = 0; i < cr->n_trials; i++) {
+        cr->trials[i].scenario = i % cr->n_scns;
+        cr->trials[i].trial = (long)(i / cr->n_scns);
+    }
+    bool fixed_port = false;
+    for (size_t s = 0; s < cr->n_scns; s++)
+        fixed_port = fixed_port || cr->scns[s]->proxy_listen;
+    size_t jobs = fixed_port ? 1 : (size_t)o->c.jobs;
+    if (jobs > cr->n_trials) jobs = cr->n_trials;
+    atomic_init(&cr->next, 0);
+    atomic_init(&cr->infra_failed, 0);
+    if (!o->c.quiet)
+        fprintf(stderr, "agentrig chaos: %zu fault scenarios x %ld trials, seed %llu, %zu jobs\n",
+                cr->n_scns, o->trials, (unsigned long long)o->c.seed, jobs);
+    int64_t t0_wall = ar_wall_us(), t0 = ar_now_us();
+    pthread_t th[JOBS_MAX];
+    size_t started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&th[started], NULL, worker, cr) != 0) break;
+    if (started == 0) worker(cr);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+
+    result->seed = (unsigned long long)o->c.seed;
+    result->trials = o->trials;
+    result->start_wall_us = t0_wall;
+    result->duration_us = ar_now_us() - t0;
+    result->interrupted = atomic_load(g_stop) != 0;
+    return AR_EXIT_PASS;
+}
+
+/* Every writer runs even if an earlier one failed; returns the exit code. */
+static int write_reports(chaos_run *cr, ar_chaos_result *result, const char *report,
+                         const char *junit, const char *tdir)
+{
+    const chaos_opts *o = cr->o;
+    char err[1024];
+    bool write_failed = false;
+    bool passed = aggregate(cr, result, tdir, &write_failed);
+    if (ar_report_chaos_json(result, report, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig chaos: report: %s\n", err);
+        write_failed = true;
+    }
+    if (ar_report_chaos_junit(result, junit, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig chaos: junit: %s\n", err);
+        write_failed = true;
+    }
+    if (!o->c.quiet) {
+        ar_report_chaos_summary(result, stdout, ar_cli_color(o->c.no_color));
+        printf("reports: %s, %s, %s/\n", junit, report, tdir);
+        fflush(stdout);
+    }
+    if (atomic_load(&cr->infra_failed)) fprintf(stderr, "agentrig chaos: %s\n", cr->infra_error);
+    if (result->interrupted) return AR_EXIT_INTERRUPTED;
+    if (atomic_load(&cr->infra_failed) || write_failed) return AR_EXIT_INFRA;
+    if (!passed) return AR_EXIT_FAIL;
+    return AR_EXIT_PASS;
 }
 
 int ar_chaos_main(int argc, char **argv)
@@ -438,106 +567,21 @@ int ar_chaos_main(int argc, char **argv)
         exit_code = AR_EXIT_USAGE;
         goto out;
     }
-    cr.scns = calloc(all.n ? all.n : 1, sizeof *cr.scns);
     bool need_ref = false;
-    for (size_t i = 0; i < all.n; i++) {
-        if (!ar_scn_has_faults(all.items[i])) continue;
-        if (!check_thresholds(all.items[i])) {
-            exit_code = AR_EXIT_USAGE;
-            goto out;
-        }
-        cr.scns[cr.n_scns++] = all.items[i];
-        if (!o.c.target && !all.items[i]->target_tpl) need_ref = true;
-    }
-    for (size_t i = 0; i < cr.n_scns; i++) /* masked as *** in every report */
-        for (size_t k = 0; cr.scns[i]->profile && k < cr.scns[i]->profile->n_secrets; k++)
-            ar_report_add_secret(getenv(cr.scns[i]->profile->secrets[k]));
-    if (cr.n_scns == 0) {
-        fprintf(stderr, "agentrig chaos: no fault scenarios in the given paths (a fault scenario "
-                        "has 'faults:' or a turn with 'client_fault:')\n");
-        exit_code = AR_EXIT_USAGE;
-        goto out;
-    }
+    exit_code = pick_scenarios(&cr, &all, &need_ref);
+    if (exit_code) goto out;
     junit = o.c.junit ? ar_strdup(o.c.junit) : ar_cli_path_in(o.c.results_dir, "chaos-junit.xml");
     report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.c.results_dir, "chaos.json");
     tdir = o.c.transcripts ? ar_strdup(o.c.transcripts)
-                         : ar_cli_path_in(o.c.results_dir, "chaos-transcripts");
+                           : ar_cli_path_in(o.c.results_dir, "chaos-transcripts");
     reflog = ar_cli_path_in(o.c.results_dir, "refagent.log");
     if (need_ref) {
-        if (!(refbin = ar_cli_refagent("chaos", o.c.refagent))) {
-            exit_code = AR_EXIT_INFRA;
-            goto out;
-        }
-        ar_mkdirs_for(reflog);
-        const char *dargs[] = {"--deps-only"};
-        if (ar_refproc_start(refbin, dargs, 1, reflog, "deps ", &deps, err, sizeof err) != AR_OK) {
-            fprintf(stderr, "agentrig chaos: could not start the dependency server: %s\n", err);
-            exit_code = AR_EXIT_INFRA;
-            goto out;
-        }
-        cr.deps_url = ar_refproc_url(deps);
-        cr.refbin = refbin;
-        cr.reflog = reflog;
+        exit_code = start_deps(&cr, reflog, &refbin, &deps);
+        if (exit_code) goto out;
     }
-
-    cr.rec = ar_rec_new(0);
-    cr.n_trials = cr.n_scns * (size_t)o.trials;
-    cr.trials = calloc(cr.n_trials, sizeof *cr.trials);
-    if (!cr.rec || !cr.trials) {
-        exit_code = AR_EXIT_INFRA;
-        goto out;
-    }
-    /* Trial order: round robin over scenarios, so -j mixes fault types. */
-    for (size_t i = 0; i < cr.n_trials; i++) {
-        cr.trials[i].scenario = i % cr.n_scns;
-        cr.trials[i].trial = (long)(i / cr.n_scns);
-    }
-    bool fixed_port = false;
-    for (size_t s = 0; s < cr.n_scns; s++)
-        fixed_port = fixed_port || cr.scns[s]->proxy_listen;
-    size_t jobs = fixed_port ? 1 : (size_t)o.c.jobs;
-    if (jobs > cr.n_trials) jobs = cr.n_trials;
-    atomic_init(&cr.next, 0);
-    atomic_init(&cr.infra_failed, 0);
-    if (!o.c.quiet)
-        fprintf(stderr, "agentrig chaos: %zu fault scenarios x %ld trials, seed %llu, %zu jobs\n",
-                cr.n_scns, o.trials, (unsigned long long)o.c.seed, jobs);
-    int64_t t0_wall = ar_wall_us(), t0 = ar_now_us();
-    pthread_t th[JOBS_MAX];
-    size_t started = 0;
-    for (; started < jobs; started++)
-        if (pthread_create(&th[started], NULL, worker, &cr) != 0) break;
-    if (started == 0) worker(&cr);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-
-    result.seed = (unsigned long long)o.c.seed;
-    result.trials = o.trials;
-    result.start_wall_us = t0_wall;
-    result.duration_us = ar_now_us() - t0;
-    result.interrupted = atomic_load(g_stop) != 0;
-    bool write_failed = false;
-    bool passed = aggregate(&cr, &result, tdir, &write_failed);
-    if (ar_report_chaos_json(&result, report, err, sizeof err) != AR_OK) {
-        fprintf(stderr, "agentrig chaos: report: %s\n", err);
-        write_failed = true;
-    }
-    if (ar_report_chaos_junit(&result, junit, err, sizeof err) != AR_OK) {
-        fprintf(stderr, "agentrig chaos: junit: %s\n", err);
-        write_failed = true;
-    }
-    if (!o.c.quiet) {
-        ar_report_chaos_summary(&result, stdout, ar_cli_color(o.c.no_color));
-        printf("reports: %s, %s, %s/\n", junit, report, tdir);
-        fflush(stdout);
-    }
-    if (atomic_load(&cr.infra_failed)) fprintf(stderr, "agentrig chaos: %s\n", cr.infra_error);
-    if (result.interrupted)
-        exit_code = AR_EXIT_INTERRUPTED;
-    else if (atomic_load(&cr.infra_failed) || write_failed)
-        exit_code = AR_EXIT_INFRA;
-    else if (!passed)
-        exit_code = AR_EXIT_FAIL;
+    exit_code = run_trials(&cr, &result);
+    if (exit_code) goto out;
+    exit_code = write_reports(&cr, &result, report, junit, tdir);
 
 out:
     if (cr.trials)

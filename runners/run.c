@@ -170,142 +170,140 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int ar_run_main(int argc, char **argv)
+/* What ar_run_main's steps share; all of it is released after its out: label. */
+typedef struct {
+    run_opts o;
+    ar_scn_list all;
+    ar_scenario **picked; /* the scenarios that match --tag */
+    size_t n;
+    bool need_ref, need_deps, need_tls;
+    ar_rec *rec;
+    ar_refproc *ref, *deps;
+    ar_session_result *results;
+    char *junit, *report, *transcripts, *reflog, *refbin;
+    ar_run_result run;
+} run_state;
+
+/* Loads every path and keeps the scenarios --tag picks, noting which
+ * services and transports they need. */
+static int pick_scenarios(run_state *st, int argc, char **argv, int first)
 {
-    run_opts o = {.c = {.results_dir = "results", .seed = 1}};
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o.c.jobs = cores > 0 ? cores : 1;
-    int first = 0;
-    int rc = parse_opts(argc, argv, &o, &first);
-    if (rc) {
-        free(o.tags);
-        ar_opts_free(&o.c);
-        return rc < 0 ? AR_EXIT_PASS : rc;
-    }
-
-    g_stop = ar_cli_catch_interrupts(); /* from here on, Ctrl-C writes the reports */
-
-    int exit_code = AR_EXIT_PASS;
-    ar_scn_list all = {0};
-    ar_scenario **picked = NULL;
-    ar_rec *rec = NULL;
-    ar_refproc *ref = NULL, *deps = NULL;
-    ar_session_result *results = NULL;
-    char *junit = NULL, *report = NULL, *transcripts = NULL, *reflog = NULL, *refbin = NULL;
-    size_t n = 0;
+    const run_opts *o = &st->o;
     char err[1024];
-
-    if (ar_scn_load_paths((const char *const *)argv + first, (size_t)(argc - first), &all, err,
+    if (ar_scn_load_paths((const char *const *)argv + first, (size_t)(argc - first), &st->all, err,
                           sizeof err) != AR_OK) {
         fprintf(stderr, "%s\n", err);
-        exit_code = AR_EXIT_USAGE;
-        goto out;
+        return AR_EXIT_USAGE;
     }
-    picked = calloc(all.n ? all.n : 1, sizeof *picked);
-    if (!picked) {
-        exit_code = AR_EXIT_INFRA;
-        goto out;
-    }
-    bool need_ref = false, need_deps = false;
-    bool need_tls = o.c.target && strncmp(o.c.target, "wss://", 6) == 0;
-    for (size_t i = 0; i < all.n; i++) {
-        if (o.n_tags && !has_tag(all.items[i], &o)) continue;
-        picked[n++] = all.items[i];
-        if (!o.c.target && !all.items[i]->target_tpl) {
-            if (all.items[i]->n_faults)
-                need_deps = true;
+    const ar_scn_list *all = &st->all;
+    st->picked = calloc(all->n ? all->n : 1, sizeof *st->picked);
+    if (!st->picked) return AR_EXIT_INFRA;
+    st->need_tls = o->c.target && strncmp(o->c.target, "wss://", 6) == 0;
+    for (size_t i = 0; i < all->n; i++) {
+        if (o->n_tags && !has_tag(all->items[i], o)) continue;
+        st->picked[st->n++] = all->items[i];
+        if (!o->c.target && !all->items[i]->target_tpl) {
+            if (all->items[i]->n_faults)
+                st->need_deps = true;
             else
-                need_ref = true;
+                st->need_ref = true;
         }
         /* Expanded here only to know whether TLS is needed; the session
          * expands it again and reports an undefined variable properly. */
         char *url = NULL;
-        if (!o.c.target && all.items[i]->target_tpl &&
-            ar_tpl_expand(all.items[i]->target_tpl, NULL, AR_TPL_PLAIN, &url, err, sizeof err) ==
+        if (!o->c.target && all->items[i]->target_tpl &&
+            ar_tpl_expand(all->items[i]->target_tpl, NULL, AR_TPL_PLAIN, &url, err, sizeof err) ==
                 AR_OK &&
             strncmp(url, "wss://", 6) == 0)
-            need_tls = true;
+            st->need_tls = true;
         free(url);
     }
     /* A profile's secrets (tokens in environment variables) are masked in
      * everything agentrig writes. */
-    for (size_t i = 0; i < n; i++) {
-        const ar_profile *pf = picked[i]->profile;
+    for (size_t i = 0; i < st->n; i++) {
+        const ar_profile *pf = st->picked[i]->profile;
         for (size_t k = 0; pf && k < pf->n_secrets; k++)
             ar_report_add_secret(getenv(pf->secrets[k]));
     }
-    if (n == 0) {
+    if (st->n == 0) {
         fprintf(stderr, "agentrig run: no scenario matches the given --tag\n");
-        exit_code = AR_EXIT_USAGE;
-        goto out;
+        return AR_EXIT_USAGE;
     }
+    return AR_EXIT_PASS;
+}
 
-    junit = o.c.junit ? ar_strdup(o.c.junit) : ar_cli_path_in(o.c.results_dir, "junit.xml");
-    report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.c.results_dir, "report.json");
-    transcripts =
-        o.c.transcripts ? ar_strdup(o.c.transcripts) : ar_cli_path_in(o.c.results_dir, "transcripts");
-    reflog = ar_cli_path_in(o.c.results_dir, "refagent.log");
-    if (!junit || !report || !transcripts || !reflog) {
-        exit_code = AR_EXIT_INFRA;
-        goto out;
-    }
+static int name_outputs(run_state *st)
+{
+    const run_opts *o = &st->o;
+    st->junit = o->c.junit ? ar_strdup(o->c.junit) : ar_cli_path_in(o->c.results_dir, "junit.xml");
+    st->report = o->report ? ar_strdup(o->report) : ar_cli_path_in(o->c.results_dir, "report.json");
+    st->transcripts = o->c.transcripts ? ar_strdup(o->c.transcripts)
+                                       : ar_cli_path_in(o->c.results_dir, "transcripts");
+    st->reflog = ar_cli_path_in(o->c.results_dir, "refagent.log");
+    if (!st->junit || !st->report || !st->transcripts || !st->reflog) return AR_EXIT_INFRA;
+    return AR_EXIT_PASS;
+}
 
-    if (need_ref || need_deps) {
-        if (!(refbin = ar_cli_refagent("run", o.c.refagent))) {
-            exit_code = AR_EXIT_INFRA;
-            goto out;
-        }
-        ar_mkdirs_for(reflog);
+/* The embedded refagent and the shared dependency server, as far as the
+ * picked scenarios need them. */
+static int start_services(run_state *st)
+{
+    const run_opts *o = &st->o;
+    char err[1024];
+    if (st->need_ref || st->need_deps) {
+        if (!(st->refbin = ar_cli_refagent("run", o->c.refagent))) return AR_EXIT_INFRA;
+        ar_mkdirs_for(st->reflog);
     }
-    if (need_ref) {
-        if (ar_refproc_start(refbin, o.c.refagent_args, o.c.n_refagent_args, reflog, "listening ", &ref,
-                             err, sizeof err) != AR_OK) {
+    if (st->need_ref) {
+        if (ar_refproc_start(st->refbin, o->c.refagent_args, o->c.n_refagent_args, st->reflog,
+                             "listening ", &st->ref, err, sizeof err) != AR_OK) {
             fprintf(stderr, "agentrig run: could not start the embedded refagent: %s\n", err);
-            exit_code = AR_EXIT_INFRA;
-            goto out;
+            return AR_EXIT_INFRA;
         }
-        if (!o.c.quiet)
+        if (!o->c.quiet)
             fprintf(stderr, "agentrig: embedded refagent listening at %s (log: %s)\n",
-                    ar_refproc_url(ref), reflog);
+                    ar_refproc_url(st->ref), st->reflog);
     }
-    if (need_deps) {
+    if (st->need_deps) {
         /* Scenarios with faults each get a refagent behind their own proxy;
          * they share one dependency server. */
         const char *dargs[] = {"--deps-only"};
-        if (ar_refproc_start(refbin, dargs, 1, reflog, "deps ", &deps, err, sizeof err) != AR_OK) {
+        if (ar_refproc_start(st->refbin, dargs, 1, st->reflog, "deps ", &st->deps, err,
+                             sizeof err) != AR_OK) {
             fprintf(stderr, "agentrig run: could not start the dependency server: %s\n", err);
-            exit_code = AR_EXIT_INFRA;
-            goto out;
+            return AR_EXIT_INFRA;
         }
     }
+    return AR_EXIT_PASS;
+}
 
-    rec = ar_rec_new(0);
-    results = calloc(n, sizeof *results);
-    if (!rec || !results) {
-        exit_code = AR_EXIT_INFRA;
-        goto out;
-    }
+/* Runs the sessions on -j threads and fills in st->run. */
+static int run_sessions(run_state *st)
+{
+    const run_opts *o = &st->o;
+    size_t n = st->n;
+    st->rec = ar_rec_new(0);
+    st->results = calloc(n, sizeof *st->results);
+    if (!st->rec || !st->results) return AR_EXIT_INFRA;
 
-    work_queue q = {.scns = picked, .n = n, .results = results, .tls = need_tls, .seed = o.c.seed};
-    q.fenv = (ar_fenv_cfg){.rec = rec,
-                           .deps_url = deps ? ar_refproc_url(deps) : NULL,
-                           .refbin = refbin,
-                           .reflog = reflog,
-                           .refagent_args = o.c.refagent_args,
-                           .n_refagent_args = o.c.n_refagent_args,
-                           .target_override = o.c.target};
-    q.cfg = (ar_sess_cfg){.rec = rec,
-                          .target_override = o.c.target,
-                          .default_target = ref ? ar_refproc_url(ref) : NULL,
+    work_queue q = {
+        .scns = st->picked, .n = n, .results = st->results, .tls = st->need_tls, .seed = o->c.seed};
+    q.fenv = (ar_fenv_cfg){.rec = st->rec,
+                           .deps_url = st->deps ? ar_refproc_url(st->deps) : NULL,
+                           .refbin = st->refbin,
+                           .reflog = st->reflog,
+                           .refagent_args = o->c.refagent_args,
+                           .n_refagent_args = o->c.n_refagent_args,
+                           .target_override = o->c.target};
+    q.cfg = (ar_sess_cfg){.rec = st->rec,
+                          .target_override = o->c.target,
+                          .default_target = st->ref ? ar_refproc_url(st->ref) : NULL,
                           .stop = g_stop};
     atomic_init(&q.next, 0);
     atomic_init(&q.loop_failed, 0);
-    size_t jobs = (size_t)o.c.jobs < n ? (size_t)o.c.jobs : n;
+    size_t jobs = (size_t)o->c.jobs < n ? (size_t)o->c.jobs : n;
     pthread_t *th = calloc(jobs, sizeof *th);
-    if (!th) {
-        exit_code = AR_EXIT_INFRA;
-        goto out;
-    }
+    if (!th) return AR_EXIT_INFRA;
     int64_t t0_wall = ar_wall_us(), t0 = ar_now_us();
     size_t started = 0;
     for (; started < jobs; started++)
@@ -315,36 +313,48 @@ int ar_run_main(int argc, char **argv)
         pthread_join(th[i], NULL);
     free(th);
 
-    ar_run_result run = {.mode = "run",
-                         .sessions = results,
-                         .n_sessions = n,
-                         .rec = rec,
-                         .start_wall_us = t0_wall,
-                         .duration_us = ar_now_us() - t0,
-                         .interrupted = atomic_load(g_stop) != 0};
+    st->run = (ar_run_result){.mode = "run",
+                              .sessions = st->results,
+                              .n_sessions = n,
+                              .rec = st->rec,
+                              .start_wall_us = t0_wall,
+                              .duration_us = ar_now_us() - t0,
+                              .interrupted = atomic_load(g_stop) != 0};
+    return AR_EXIT_PASS;
+}
 
-    /* Every writer runs even if an earlier one failed. */
+/* Every writer runs even if an earlier one failed; returns whether one did. */
+static bool write_reports(run_state *st)
+{
+    char err[1024];
     bool write_failed = false;
-    if (ar_report_transcripts(&run, transcripts, err, sizeof err) != AR_OK) {
+    if (ar_report_transcripts(&st->run, st->transcripts, err, sizeof err) != AR_OK) {
         fprintf(stderr, "agentrig run: transcripts: %s\n", err);
         write_failed = true;
     }
-    if (ar_report_json(&run, report, err, sizeof err) != AR_OK) {
+    if (ar_report_json(&st->run, st->report, err, sizeof err) != AR_OK) {
         fprintf(stderr, "agentrig run: report: %s\n", err);
         write_failed = true;
     }
-    if (ar_report_junit(&run, junit, err, sizeof err) != AR_OK) {
+    if (ar_report_junit(&st->run, st->junit, err, sizeof err) != AR_OK) {
         fprintf(stderr, "agentrig run: junit: %s\n", err);
         write_failed = true;
     }
-    if (!o.c.quiet) {
-        ar_report_summary(&run, stdout, ar_cli_color(o.c.no_color));
-        printf("reports: %s, %s, %s/\n", junit, report, transcripts);
+    if (!st->o.c.quiet) {
+        ar_report_summary(&st->run, stdout, ar_cli_color(st->o.c.no_color));
+        printf("reports: %s, %s, %s/\n", st->junit, st->report, st->transcripts);
         fflush(stdout);
     }
+    return write_failed;
+}
 
+/* Names every session that errored on stderr; an interrupt outranks a
+ * configuration error, which outranks the rest. */
+static int final_exit_code(const run_state *st, bool write_failed)
+{
+    const ar_session_result *results = st->results;
     bool config_error = false, infra_error = false, failed = false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < st->n; i++) {
         if (results[i].outcome == AR_OUT_ERROR) {
             if (results[i].error_code == AR_EINVAL)
                 config_error = true;
@@ -353,37 +363,61 @@ int ar_run_main(int argc, char **argv)
             const char *e =
                 results[i].error ? results[i].error : ar_strerror(results[i].error_code);
             char *masked = ar_report_mask(e, strlen(e), NULL);
-            fprintf(stderr, "agentrig run: %s: %s\n", picked[i]->name, masked ? masked : "***");
+            fprintf(stderr, "agentrig run: %s: %s\n", st->picked[i]->name, masked ? masked : "***");
             free(masked);
         } else if (results[i].outcome == AR_OUT_FAIL) {
             failed = true;
         }
     }
-    if (run.interrupted)
-        exit_code = AR_EXIT_INTERRUPTED;
-    else if (config_error)
-        exit_code = AR_EXIT_USAGE;
-    else if (infra_error || write_failed)
-        exit_code = AR_EXIT_INFRA;
-    else if (failed)
-        exit_code = AR_EXIT_FAIL;
+    if (st->run.interrupted) return AR_EXIT_INTERRUPTED;
+    if (config_error) return AR_EXIT_USAGE;
+    if (infra_error || write_failed) return AR_EXIT_INFRA;
+    if (failed) return AR_EXIT_FAIL;
+    return AR_EXIT_PASS;
+}
+
+int ar_run_main(int argc, char **argv)
+{
+    run_state st = {.o = {.c = {.results_dir = "results", .seed = 1}}};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    st.o.c.jobs = cores > 0 ? cores : 1;
+    int first = 0;
+    int rc = parse_opts(argc, argv, &st.o, &first);
+    if (rc) {
+        free(st.o.tags);
+        ar_opts_free(&st.o.c);
+        return rc < 0 ? AR_EXIT_PASS : rc;
+    }
+
+    g_stop = ar_cli_catch_interrupts(); /* from here on, Ctrl-C writes the reports */
+
+    int exit_code = pick_scenarios(&st, argc, argv, first);
+    if (exit_code) goto out;
+    exit_code = name_outputs(&st);
+    if (exit_code) goto out;
+    exit_code = start_services(&st);
+    if (exit_code) goto out;
+    exit_code = run_sessions(&st);
+    if (exit_code) goto out;
+    bool write_failed = write_reports(&st);
+    exit_code = final_exit_code(&st, write_failed);
 
 out:
-    if (results)
-        for (size_t i = 0; i < n; i++)
-            ar_session_result_clear(&results[i]);
-    free(results);
-    ar_refproc_stop(ref);
-    ar_refproc_stop(deps);
-    ar_rec_free(rec);
-    free(picked);
-    ar_scn_list_free(&all);
-    free(junit);
-    free(report);
-    free(transcripts);
-    free(reflog);
-    free(refbin);
-    free(o.tags);
-    ar_opts_free(&o.c);
+    if (st.results)
+        for (size_t i = 0; i < st.n; i++)
+            ar_session_result_clear(&st.results[i]);
+    free(st.results);
+    ar_refproc_stop(st.ref);
+    ar_refproc_stop(st.deps);
+    ar_rec_free(st.rec);
+    free(st.picked);
+    ar_scn_list_free(&st.all);
+    free(st.junit);
+    free(st.report);
+    free(st.transcripts);
+    free(st.reflog);
+    free(st.refbin);
+    free(st.o.tags);
+    ar_opts_free(&st.o.c);
     return exit_code;
 }
