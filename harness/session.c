@@ -370,6 +370,57 @@ static bool sess_turn_failed(sess_state *st, const ar_turn *t, ar_turn_result *t
     return false;
 }
 
+/*
+ * A turn whose connection templates expand differently from the open
+ * connection's (a profile URL with ${thread_id}, and a new thread) needs a
+ * new connection: every template is expanded per turn, never once per
+ * session. False with a failed "send" or "completed" check when it cannot.
+ */
+static bool sess_conn_for_turn(sess_state *st, const ar_turn *t, ar_turn_result *tr)
+{
+    char err[512];
+    char *key = ar_sess_conn_key(st, st->out->target, st->vars, err, sizeof err);
+    if (!key) {
+        tr->ran = true;
+        tr->first_event = ar_rec_count(st->rec, st->sid);
+        ar_checks_add(&tr->checks, "send", false, "send: %s:%d:%d: %s", st->scn->file, t->loc.line,
+                      t->loc.col, err);
+        return false;
+    }
+    bool same = st->conn_key && !strcmp(key, st->conn_key);
+    free(key);
+    if (same) return true;
+    ar_conn_close(st->conn);
+    st->conn = NULL;
+    ar_err crc = ar_sess_connect_wait(st->loop, st->cfg, st->scn, st, st->out->target, st->vars,
+                                      st->connect_budget_us, &st->conn, err, sizeof err);
+    if (crc == AR_OK) return true;
+    tr->ran = true;
+    tr->start_us = tr->end_us = ar_now_us();
+    tr->first_event = ar_rec_count(st->rec, st->sid);
+    ar_checks_add(&tr->checks, "completed", false,
+                  "completed: could not open the connection this turn's templates ask for: %s",
+                  err);
+    return false;
+}
+
+/* The turn's thread and the variables its templates see. A new thread is a
+ * new conversation: ${messages} starts empty again. */
+static void sess_turn_vars(sess_state *st, const ar_turn *t, size_t k)
+{
+    if (t->new_thread) {
+        free(st->turn_thread);
+        st->turn_thread = make_thread_id(st->index, (uint32_t)(k + 1));
+        st->thread_id = st->turn_thread;
+        cJSON_Delete(st->history);
+        st->history = cJSON_CreateArray();
+    }
+    char turn_no[24];
+    snprintf(turn_no, sizeof turn_no, "%zu", k + 1);
+    ar_vars_set(st->vars, "thread_id", st->thread_id);
+    ar_vars_set(st->vars, "turn", turn_no);
+}
+
 /* Drives turn k: send, wait, and say how it ended. False: the session stops. */
 static bool sess_turn(sess_state *st, size_t k)
 {
@@ -379,17 +430,14 @@ static bool sess_turn(sess_state *st, size_t k)
     ar_turn_result *tr = &st->out->turns[k];
     char err[512];
     if (t->http) return run_http_step(st, t, tr, st->vars);
-    if (!sess_connected(st, tr)) return false;
-    if (t->new_thread) {
-        free(st->turn_thread);
-        st->turn_thread = make_thread_id(st->index, (uint32_t)(k + 1));
-        st->thread_id = st->turn_thread;
+    sess_turn_vars(st, t, k);
+    if (!st->history) {
+        ar_checks_add(&tr->checks, "harness", false, "harness: out of memory");
+        return false;
     }
+    if (!sess_connected(st, tr) || !sess_conn_for_turn(st, t, tr)) return false;
+    st->turn = (uint32_t)(k + 1);
     char *msg = NULL;
-    char turn_no[24];
-    snprintf(turn_no, sizeof turn_no, "%zu", k + 1);
-    ar_vars_set(st->vars, "thread_id", st->thread_id);
-    ar_vars_set(st->vars, "turn", turn_no);
     /* The user's message joins the conversation before it is sent, so a
      * stateless protocol's ${messages} carries it. */
     char *peek = NULL;
@@ -408,7 +456,6 @@ static bool sess_turn(sess_state *st, size_t k)
         return false;
     }
     tr->message = msg;
-    st->turn = (uint32_t)(k + 1);
     st->terminal_seen = false;
     st->stream_ended = false;
     ar_buf_reset(&st->response);
@@ -416,6 +463,7 @@ static bool sess_turn(sess_state *st, size_t k)
     st->disconnect_now = false;
     st->cf = cf;
     if (st->cfg->on_turn) st->cfg->on_turn(st->cfg->hook_user, st->turn);
+    ar_sess_record_turn_sent(st, cf, frame); /* before the turn's events: no check sees it */
     tr->first_event = ar_rec_count(st->rec, st->sid);
     tr->start_us = ar_now_us();
     ar_err rc = ar_sess_send_turn(st->conn, st, cf, frame);
@@ -456,6 +504,8 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
             if (atomic_load(cfg->stop) || !sess_turn(&st, k)) break;
     }
     free(st.turn_thread);
+    free(st.conn_key);
+    free(st.conn_desc);
     ar_buf_free(&st.response);
     cJSON_Delete(st.history);
     if (st.conn) {

@@ -40,89 +40,149 @@ static char *with_query(const char *url, const ar_profile *pf, const ar_vars *va
     return ar_buf_take(&b);
 }
 
-/*
- * Sets up what the profile asks of the connection (URL, headers,
- * subprotocols) and opens it: a WebSocket, or an SSE "connection" whose
- * requests are the turns. Template errors are the scenario's (AR_EINVAL).
- */
-static ar_err open_conn(ar_loop *loop, const ar_scenario *scn, sess_state *st, const char *target,
-                        ar_vars *vars, ar_conn **conn, char *why, size_t why_len)
+/* What a connection is opened with, after ${} expansion; everything owned. */
+typedef struct {
+    char *url; /* with the query */
+    const char **hdrs; /* 2 * nh: name, value (values point into vals) */
+    char **vals;
+    size_t nh;
+    char *sub; /* subprotocols or NULL */
+} conn_spec;
+
+static void spec_free(conn_spec *c, size_t n_vals)
+{
+    for (size_t i = 0; c->vals && i < n_vals; i++)
+        free(c->vals[i]);
+    free(c->vals);
+    free(c->hdrs);
+    free(c->url);
+    free(c->sub);
+    memset(c, 0, sizeof *c);
+}
+
+/* Expands the profile's URL, query, headers and subprotocols for this turn.
+ * Template errors are the scenario's (AR_EINVAL) and say which one. */
+static ar_err spec_build(sess_state *st, const char *target, ar_vars *vars, conn_spec *c,
+                         char *why, size_t why_len)
 {
     const ar_profile *pf = st->pf;
+    const ar_scenario *scn = st->scn;
     char err[256];
-    char *url = NULL, *full = NULL, *sub = NULL;
-    const char **hdrs = calloc(2 * (pf->n_headers + 1) + 1, sizeof *hdrs);
-    char **vals = calloc(pf->n_headers + 2, sizeof *vals);
-    size_t nh = 0;
-    ar_err rc = AR_EINVAL;
-    *conn = NULL;
-    if (!hdrs || !vals) {
-        rc = AR_ENOMEM;
-        goto out;
-    }
+    char *url = NULL;
+    memset(c, 0, sizeof *c);
+    c->hdrs = calloc(2 * (pf->n_headers + 1) + 1, sizeof *c->hdrs);
+    c->vals = calloc(pf->n_headers + 2, sizeof *c->vals);
+    if (!c->hdrs || !c->vals) return AR_ENOMEM;
     ar_vars_set(vars, "target", target);
     if (pf->url_tpl && ar_tpl_expand(pf->url_tpl, vars, AR_TPL_PLAIN, &url, err, sizeof err)) {
         snprintf(why, why_len, "protocol %s: url: %s", pf->name, err);
-        goto out;
+        return AR_EINVAL;
     }
-    if (!(full = with_query(url ? url : target, pf, vars, err, sizeof err))) {
+    c->url = with_query(url ? url : target, pf, vars, err, sizeof err);
+    free(url);
+    if (!c->url) {
         snprintf(why, why_len, "protocol %s: query: %s", pf->name, err);
-        goto out;
+        return AR_EINVAL;
     }
     for (size_t i = 0; i < pf->n_headers; i++) {
-        if (ar_tpl_expand(pf->header_tpls[i], vars, AR_TPL_PLAIN, &vals[i], err, sizeof err)) {
+        if (ar_tpl_expand(pf->header_tpls[i], vars, AR_TPL_PLAIN, &c->vals[i], err, sizeof err)) {
             snprintf(why, why_len, "protocol %s: header %s: %s", pf->name, pf->header_names[i],
                      err);
-            goto out;
+            return AR_EINVAL;
         }
-        hdrs[2 * nh] = pf->header_names[i];
-        hdrs[2 * nh + 1] = vals[i];
-        nh++;
+        c->hdrs[2 * c->nh] = pf->header_names[i];
+        c->hdrs[2 * c->nh + 1] = c->vals[i];
+        c->nh++;
     }
     if (scn->directive.header) {
-        if (ar_tpl_expand(scn->directive.value_tpl, vars, AR_TPL_PLAIN, &vals[pf->n_headers], err,
-                          sizeof err)) {
+        if (ar_tpl_expand(scn->directive.value_tpl, vars, AR_TPL_PLAIN, &c->vals[pf->n_headers],
+                          err, sizeof err)) {
             snprintf(why, why_len, "%s: fault_directive: %s", scn->file, err);
-            goto out;
+            return AR_EINVAL;
         }
-        hdrs[2 * nh] = scn->directive.header;
-        hdrs[2 * nh + 1] = vals[pf->n_headers];
-        nh++;
+        c->hdrs[2 * c->nh] = scn->directive.header;
+        c->hdrs[2 * c->nh + 1] = c->vals[pf->n_headers];
+        c->nh++;
     }
     if (pf->subprotocol_tpl &&
-        ar_tpl_expand(pf->subprotocol_tpl, vars, AR_TPL_PLAIN, &sub, err, sizeof err)) {
+        ar_tpl_expand(pf->subprotocol_tpl, vars, AR_TPL_PLAIN, &c->sub, err, sizeof err)) {
         snprintf(why, why_len, "protocol %s: subprotocols: %s", pf->name, err);
-        goto out;
+        return AR_EINVAL;
     }
+    return AR_OK;
+}
+
+/* {"method", "url", "headers": {...}, "subprotocols"}: what the transcript
+ * shows of a connection. Owned JSON text. */
+static char *spec_describe(const sess_state *st, const conn_spec *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", st->pf->transport == AR_PF_SSE ? "POST" : "GET");
+    cJSON_AddStringToObject(o, "url", c->url);
+    cJSON *h = cJSON_AddObjectToObject(o, "headers");
+    for (size_t i = 0; h && i < c->nh; i++)
+        cJSON_AddStringToObject(h, c->hdrs[2 * i], c->hdrs[2 * i + 1]);
+    if (c->sub) cJSON_AddStringToObject(o, "subprotocols", c->sub);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+char *ar_sess_conn_key(sess_state *st, const char *target, ar_vars *vars, char *why,
+                       size_t why_len)
+{
+    conn_spec c;
+    ar_err rc = spec_build(st, target, vars, &c, why, why_len);
+    char *key = rc == AR_OK ? spec_describe(st, &c) : NULL;
+    if (rc == AR_ENOMEM) snprintf(why, why_len, "out of memory");
+    spec_free(&c, st->pf->n_headers + 1);
+    return key;
+}
+
+/*
+ * Opens what the profile asks for: a WebSocket, or an SSE "connection" whose
+ * requests are the turns. Records it as "sent" (kind sent, type connect).
+ */
+static ar_err open_conn(ar_loop *loop, sess_state *st, const char *target, ar_vars *vars,
+                        ar_conn **conn, char *why, size_t why_len)
+{
+    const ar_profile *pf = st->pf;
+    char err[256];
+    conn_spec c;
+    *conn = NULL;
+    ar_err rc = spec_build(st, target, vars, &c, why, why_len);
+    if (rc == AR_ENOMEM) snprintf(why, why_len, "out of memory");
+    if (rc) goto out;
+    free(st->conn_desc);
+    free(st->conn_key);
+    st->conn_desc = spec_describe(st, &c);
+    st->conn_key = st->conn_desc ? ar_strdup(st->conn_desc) : NULL;
+    if (pf->transport == AR_PF_WS)
+        ar_sess_record_sent(st, st->turn, "connect", c.url, st->conn_desc);
     st->open = st->closed = false;
     st->close_code = 0;
     st->close_detail[0] = '\0';
     st->conn_frames = 0;
     if (pf->transport == AR_PF_SSE) {
-        ar_sse_opts so = {.headers = hdrs, .n_headers = nh, .reconnect = pf->sse_reconnect};
-        *conn = ar_sse_open(loop, full, &so, &ar_sess_cb, st, err, sizeof err);
+        ar_sse_opts so = {.headers = c.hdrs, .n_headers = c.nh, .reconnect = pf->sse_reconnect};
+        *conn = ar_sse_open(loop, c.url, &so, &ar_sess_cb, st, err, sizeof err);
     } else {
-        ar_loop_set_headers(loop, hdrs, nh);
-        ar_loop_set_subprotocols(loop, sub);
+        ar_loop_set_headers(loop, c.hdrs, c.nh);
+        ar_loop_set_subprotocols(loop, c.sub);
         ar_loop_set_ping(loop, pf->ping_every_us);
-        *conn = ar_ws_connect(loop, full, &ar_sess_cb, st, err, sizeof err);
+        *conn = ar_ws_connect(loop, c.url, &ar_sess_cb, st, err, sizeof err);
         ar_loop_set_headers(loop, NULL, 0);
         ar_loop_set_subprotocols(loop, NULL);
         ar_loop_set_ping(loop, 0);
     }
     if (!*conn) {
         snprintf(why, why_len, "target %s: %s", target, err);
+        rc = AR_EINVAL;
         goto out;
     }
     rc = AR_OK;
 out:
-    for (size_t i = 0; vals && i < pf->n_headers + 1; i++)
-        free(vals[i]);
-    free(vals);
-    free(hdrs);
-    free(url);
-    free(full);
-    free(sub);
+    spec_free(&c, pf->n_headers + 1);
     return rc;
 }
 
@@ -203,7 +263,8 @@ ar_err ar_sess_connect_wait(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scen
     /* Frames from here on count for the handshake: a service may greet in the
      * same read as the upgrade, before the handshake starts waiting. */
     size_t first = ar_rec_count(st->rec, st->sid);
-    ar_err rc = open_conn(loop, scn, st, url, vars, conn, why, why_len);
+    (void)scn;
+    ar_err rc = open_conn(loop, st, url, vars, conn, why, why_len);
     if (rc) return rc;
     int64_t deadline = ar_now_us() + budget_us;
     while (!st->open && !st->closed && !atomic_load(cfg->stop) && ar_now_us() < deadline)

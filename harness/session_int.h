@@ -39,6 +39,7 @@ typedef struct {
     const ar_profile *pf;      /* how frames are decoded and turns sent */
     ar_buf response;           /* this turn's response, from deltas (profiles with deltas) */
     size_t conn_frames;        /* frames since the connection (re)opened */
+    size_t rx_frames;          /* frames (and bad input) received in the session: "frame #N" */
     bool stream_ended;         /* SSE: this turn's response stream ended */
     int stream_status;
     ar_err stream_why;
@@ -57,6 +58,12 @@ typedef struct {
     char *turn_thread;      /* owned: the thread of the latest new_thread turn */
     const char *thread_id;  /* the thread being driven (out->thread_id or turn_thread) */
     int64_t connect_budget_us;
+    /* The connection as opened: its expanded URL, headers and subprotocols
+     * (owned). A turn whose templates expand differently (a new thread in
+     * the URL) gets a new connection; conn_desc is what the transcript's
+     * "sent" records say was used. */
+    char *conn_key;
+    char *conn_desc;
 } sess_state;
 
 /* session_rx.c: the transport callbacks, which decode and record each frame. */
@@ -70,6 +77,18 @@ void ar_sess_record_fault(sess_state *st, const char *type, const char *fmt, ...
 ar_err ar_sess_connect_wait(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn,
                             sess_state *st, const char *url, ar_vars *vars, int64_t budget_us,
                             ar_conn **conn, char *why, size_t why_len);
+
+/* session_conn.c: the connection turn `vars` ask for, as a comparable key
+ * (owned), or NULL with why set when a template cannot be expanded. */
+char *ar_sess_conn_key(sess_state *st, const char *target, ar_vars *vars, char *why,
+                       size_t why_len);
+
+/* session_tx.c: records what agentrig sent (kind "sent", outside any turn's
+ * events); type is "connect", "frame" or "request", raw is copied. */
+void ar_sess_record_sent(sess_state *st, uint32_t turn, const char *type, const char *text,
+                         const char *raw);
+/* Records the turn's frame (on SSE, the whole request) before it is sent. */
+void ar_sess_record_turn_sent(sess_state *st, const ar_client_fault *cf, const char *frame);
 
 /* session_tx.c: what goes out. */
 char *ar_sess_build_message(const ar_scenario *scn, const ar_turn *t, sess_state *st,

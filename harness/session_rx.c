@@ -44,7 +44,7 @@ static void frame_problem(sess_state *st, const ar_event *ev, size_t index)
     }
     excerpt[k] = '\0';
     ar_checks_add(st->checks, "frames", false, "frames: frame #%zu: %s; first bytes: \"%s\"%s",
-                  index + 1, ev->text ? ev->text : "undecodable", excerpt,
+                  st->rx_frames, ev->text ? ev->text : "undecodable", excerpt,
                   ev->raw_len > 80 ? "..." : "");
 }
 
@@ -69,6 +69,7 @@ static void on_frame(void *user, const char *data, size_t len, bool binary, bool
                      size_t wire_len)
 {
     sess_state *st = user;
+    st->rx_frames++;
     ar_event ev;
     ar_event_init(&ev);
     ev.recv_us = ar_now_us();
@@ -154,6 +155,7 @@ static void on_stream_end(void *user, int http_status, ar_err why, const char *d
 static void on_bad_input(void *user, const char *raw, size_t len, const char *why)
 {
     sess_state *st = user;
+    st->rx_frames++;
     ar_event ev;
     ar_event_init(&ev);
     ev.recv_us = ar_now_us();

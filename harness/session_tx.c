@@ -137,12 +137,58 @@ bool ar_sess_sends_bad_frame(const ar_client_fault *cf)
            cf->kind == AR_CF_SEND_OVERSIZED || cf->kind == AR_CF_SEND_UNKNOWN_TYPE;
 }
 
+void ar_sess_record_sent(sess_state *st, uint32_t turn, const char *type, const char *text,
+                         const char *raw)
+{
+    ar_event ev;
+    ar_event_init(&ev);
+    ev.kind = AR_EV_SENT;
+    ev.session = st->sid;
+    ev.turn = turn;
+    ev.recv_us = ar_now_us();
+    ev.type = ar_strdup(type);
+    ev.text = text ? ar_strdup(text) : NULL;
+    if (raw) {
+        size_t n = strlen(raw);
+        ev.wire_len = n;
+        ev.raw_truncated = n > AR_FRAME_MAX_BYTES;
+        ev.raw = ar_strndup(raw, ev.raw_truncated ? AR_FRAME_MAX_BYTES : n);
+        ev.raw_len = ev.raw ? strlen(ev.raw) : 0;
+    }
+    if (ar_rec_add(st->rec, &ev) != AR_OK) st->n_dropped++;
+}
+
+/* The transcript's record of a turn's frame: on SSE the whole request (the
+ * connection's method, URL and headers, and the frame as its body). A frame
+ * a client fault replaces is recorded as that fault instead. */
+void ar_sess_record_turn_sent(sess_state *st, const ar_client_fault *cf, const char *frame)
+{
+    if (ar_sess_sends_bad_frame(cf) && cf->kind != AR_CF_SEND_UNKNOWN_TYPE) return;
+    if (st->pf->transport != AR_PF_SSE || !st->conn_desc) {
+        ar_sess_record_sent(st, st->turn, "frame", NULL, frame);
+        return;
+    }
+    cJSON *req = cJSON_Parse(st->conn_desc);
+    cJSON *body = cJSON_Parse(frame);
+    if (req && body)
+        cJSON_AddItemToObject(req, "body", body);
+    else
+        cJSON_Delete(body);
+    char *raw = req ? cJSON_PrintUnformatted(req) : NULL;
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(req, "url");
+    ar_sess_record_sent(st, st->turn, "request", cJSON_IsString(url) ? url->valuestring : NULL,
+                        raw ? raw : frame);
+    free(raw);
+    cJSON_Delete(req);
+}
+
 /* Sends the turn's frame (or what its client fault sends instead). */
 ar_err ar_sess_send_turn(ar_conn *conn, sess_state *st, const ar_client_fault *cf, const char *frame)
 {
     if (!ar_sess_sends_bad_frame(cf)) return ar_conn_send(conn, frame, strlen(frame));
     if (cf->kind == AR_CF_SEND_UNKNOWN_TYPE) {
-        ar_sess_record_fault(st, "client_fault", "unknown_type: sent the message with an unknown \"type\"");
+        ar_sess_record_fault(st, "client_fault",
+                             "unknown_type: sent the message with an unknown \"type\"");
         return ar_conn_send(conn, frame, strlen(frame));
     }
     size_t len = 0;

@@ -88,8 +88,14 @@ static cJSON *event_json(tr_ctx *cx, const ar_event *ev, int64_t t0_us)
     put_str(cx, o, "tool", ev->tool);
     put_str(cx, o, "call_id", ev->call_id);
     put_str(cx, o, "thread_id", ev->thread_id);
-    if (ev->status != AR_ST_NONE) put_str(cx, o, "status", ar_ev_status_name(ev->status));
+    if (ev->status != AR_ST_NONE)
+        put_str(cx, o, "status", ar_ev_status_name(ev->status));
+    else if (ev->kind == AR_EV_TOOL_COMPLETED || ev->kind == AR_EV_AGENT_COMPLETED)
+        put_str(cx, o, "status", "unknown"); /* the wire did not say: never assumed ok */
     put_str(cx, o, "text", ev->text);
+    put_str(cx, o, ev->args_delta ? "args_delta" : "args", ev->args);
+    put_str(cx, o, "result", ev->result);
+    put_str(cx, o, "error", ev->error);
     if (ev->tokens_in >= 0 || ev->tokens_out >= 0 || ev->cost_usd >= 0) {
         cJSON *u = cJSON_AddObjectToObject(o, "usage");
         if (!u) {

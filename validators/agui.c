@@ -281,7 +281,7 @@ void ar_val_agui(const ar_turn_obs *o, ar_checks *out)
     size_t skipped = 0;
     for (size_t i = 0; i < o->n_events; i++) {
         const ar_event *ev = o->events[i];
-        if (!ev || ev->kind == AR_EV_FAULT || !ev->raw) {
+        if (!ev || ev->kind == AR_EV_FAULT || ev->kind == AR_EV_SENT || !ev->raw) {
             skipped++;
             continue;
         }

@@ -49,6 +49,8 @@ static field_id field_parse(const char *name)
 static const char *field_value(const ar_event *ev, field_id f, const char *ptr, bool *owned)
 {
     *owned = false;
+    /* Only the service's frames say what the service kept, not agentrig's own. */
+    if (ev->kind == AR_EV_FAULT || ev->kind == AR_EV_SENT) return NULL;
     switch (f) {
     case F_THREAD_ID:
         return ev->thread_id;

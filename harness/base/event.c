@@ -19,6 +19,7 @@ static const char *const kind_names[AR_EV__COUNT] = {
     [AR_EV_ERROR] = "error",
     [AR_EV_FAULT] = "fault",
     [AR_EV_OTHER] = "other",
+    [AR_EV_SENT] = "sent",
 };
 
 const char *ar_ev_kind_name(ar_ev_kind kind)
@@ -31,7 +32,7 @@ bool ar_ev_kind_parse(const char *name, ar_ev_kind *out)
 {
     if (!name) return false;
     for (int k = 0; k < AR_EV__COUNT; k++) {
-        if (strcmp(name, kind_names[k]) == 0) {
+        if (k != AR_EV_SENT && strcmp(name, kind_names[k]) == 0) {
             *out = (ar_ev_kind)k;
             return true;
         }

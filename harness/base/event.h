@@ -19,12 +19,15 @@ typedef enum {
     AR_EV_FAULT, /* injected by agentrig (the fault proxy or a client fault), not sent by the
                     service */
     AR_EV_OTHER,
+    AR_EV_SENT, /* what agentrig itself sent (a frame, a request, a connection), for the
+                   transcript; recorded between turns, so no validator sees it */
     AR_EV__COUNT
 } ar_ev_kind;
 
 /* "agent_started", ...; "other" for out-of-range values. */
 const char *ar_ev_kind_name(ar_ev_kind kind);
-/* Returns true and sets *out when name is a canonical kind name. */
+/* Returns true and sets *out when name is a canonical kind name a scenario
+ * may use (every kind but "sent"). */
 bool ar_ev_kind_parse(const char *name, ar_ev_kind *out);
 
 /* AR_ST_NONE: the wire did not say (or the profile could not decode it). A

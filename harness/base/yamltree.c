@@ -43,9 +43,10 @@ void ar_yt_join_names(const char *const *names, size_t n, char *out, size_t out_
 static void ar_yt_kind_list(char *out, size_t out_len)
 {
     const char *names[AR_EV__COUNT];
+    size_t n = 0;
     for (int k = 0; k < AR_EV__COUNT; k++)
-        names[k] = ar_ev_kind_name((ar_ev_kind)k);
-    ar_yt_join_names(names, AR_EV__COUNT, out, out_len);
+        if (k != AR_EV_SENT) names[n++] = ar_ev_kind_name((ar_ev_kind)k);
+    ar_yt_join_names(names, n, out, out_len);
 }
 
 /* Diagnostics */
