@@ -448,6 +448,24 @@ static const bad_case bad_cases[] = {
      "x.yaml:4:31: unknown context field 'thread' (valid: thread_id, agent, run_id, parent_run_id, "
      "tool, call_id, or a JSON "
      "pointer like /payload/thread_id)"},
+    /* outcome and tool arguments */
+    {EXPECT "      outcome: maybe\n", AR_EINVAL,
+     "x.yaml:5:16: 'outcome' must be ok or error (got 'maybe')"},
+    {EXPECT "      outcome: {is: ok, message: x}\n", AR_EINVAL,
+     "x.yaml:5:16: 'outcome' has a 'message' only with 'is: error'"},
+    {EXPECT "      outcome: {message: x}\n", AR_EINVAL, "x.yaml:5:16: 'outcome' needs 'is': ok or error"},
+    {EXPECT "      outcome: {is: error, message: '(x'}\n", AR_EINVAL,
+     "x.yaml:5:37: invalid regex '(x': missing closing parenthesis at offset 2"},
+    {EXPECT "      tools: {args: {pricing: 5}}\n", AR_EINVAL,
+     "x.yaml:5:31: 'args' of tool 'pricing' must be a non-empty mapping of argument names to "
+     "values"},
+    {EXPECT "      tools: {args: [pricing]}\n", AR_EINVAL,
+     "x.yaml:5:21: 'args' must be a mapping of tool name to the arguments its call must carry, "
+     "like {pricing: {spend_k: 50}}"},
+    {EXPECT "      tools: {args_absent: {pricing: []}}\n", AR_EINVAL,
+     "x.yaml:5:38: 'args_absent' of tool 'pricing' lists no keys"},
+    {EXPECT "      tools: {args: {pricing: {k: '${x'}}}\n", AR_EINVAL,
+     "x.yaml:5:35: 'args': unterminated '${' at offset 0"},
     /* templates */
     {"name: x\ntarget: 'ws://${HOST'\n", AR_EINVAL,
      "x.yaml:2:9: 'target': unterminated '${' at offset 5"},
