@@ -182,6 +182,16 @@ ar_err ar_tpl_expand(const char *tpl, const ar_vars *v, ar_tpl_mode mode, char *
                 break;
             }
             size_t len = (size_t)(close - name);
+            /* ${NAME:-default}: the default (literal text) when NAME is
+             * unset or empty, as in the shell. */
+            const char *dflt = NULL;
+            size_t dlen = 0;
+            const char *sep = memchr(name, ':', len);
+            if (sep && sep + 1 < close && sep[1] == '-') {
+                dflt = sep + 2;
+                dlen = (size_t)(close - dflt);
+                len = (size_t)(sep - name);
+            }
             if (!valid_name(name, len)) {
                 snprintf(err, err_len, "invalid variable name '%.*s' at offset %zu", (int)len, name,
                          i);
@@ -198,6 +208,13 @@ ar_err ar_tpl_expand(const char *tpl, const ar_vars *v, ar_tpl_mode mode, char *
             key[len] = '\0';
             const char *val = ar_vars_get(v, key);
             if (!val) val = getenv(key);
+            char dbuf[256];
+            if ((!val || !*val) && dflt) {
+                if (dlen >= sizeof dbuf) dlen = sizeof dbuf - 1;
+                memcpy(dbuf, dflt, dlen);
+                dbuf[dlen] = '\0';
+                val = dbuf;
+            }
             if (!val) {
                 snprintf(err, err_len, "undefined variable '%s'", key);
                 rc = AR_EINVAL;

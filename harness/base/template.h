@@ -5,7 +5,9 @@
  * captured by earlier turns (${spend}). Captures win over the environment, so
  * a scenario means the same thing whatever the shell exports. `$$` is a
  * literal `$`. An unknown variable is an error naming it, never an empty
- * string: a silently empty URL or regex would make a check meaningless.
+ * string: a silently empty URL or regex would make a check meaningless,
+ * unless the template says what to use instead: `${NAME:-default}` (the
+ * default, literal text, when NAME is unset or empty, as in the shell).
  */
 #ifndef AR_TEMPLATE_H
 #define AR_TEMPLATE_H

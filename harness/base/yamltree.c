@@ -401,6 +401,8 @@ ar_err ar_yt_check_tpl(ar_yt *l, const yaml_node_t *n, const char *field, const 
             const char *close = strchr(s + i + 2, '}');
             if (!close) return AR_YT_FAIL(l, n, "'%s': unterminated '${' at offset %zu", field, i);
             size_t len = (size_t)(close - (s + i + 2));
+            const char *sep = memchr(s + i + 2, ':', len); /* ${NAME:-default} */
+            if (sep && sep + 1 < close && sep[1] == '-') len = (size_t)(sep - (s + i + 2));
             bool ok = len > 0 && ar_yt_tpl_name_start(s[i + 2]);
             for (size_t j = 1; ok && j < len; j++)
                 ok = ar_yt_tpl_name_char(s[i + 2 + j]);

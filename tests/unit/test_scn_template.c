@@ -166,6 +166,28 @@ static void test_errors(void **state)
     assert_int_equal(ar_tpl_expand("${AR_TPL_NOPE}", NULL, AR_TPL_PLAIN, &out, NULL, 0), AR_EINVAL);
 }
 
+/* ${NAME:-default}: the default when NAME is unset or empty, as in the shell;
+ * a set value wins, a capture wins over the environment as always. */
+static void test_defaults(void **state)
+{
+    (void)state;
+    unsetenv("AR_TPL_NOPE");
+    setenv("AR_TPL_EMPTY", "", 1);
+    setenv("AR_TPL_SET", "real", 1);
+    ar_vars *v = ar_vars_new();
+    assert_int_equal(ar_vars_set(v, "cap", "captured"), AR_OK);
+    char *s = expand_ok("${AR_TPL_NOPE:-agent}/${AR_TPL_EMPTY:-e}/${AR_TPL_SET:-d}/${cap:-x}/"
+                        "${AR_TPL_NOPE:-}",
+                        v, AR_TPL_PLAIN);
+    assert_string_equal(s, "agent/e/real/captured/");
+    free(s);
+    s = expand_ok("${AR_TPL_NOPE:-a.b}", v, AR_TPL_REGEX);
+    assert_string_equal(s, "\\Qa.b\\E");
+    free(s);
+    expect_error("${1x:-d}", NULL, "invalid variable name '1x' at offset 0");
+    ar_vars_free(v);
+}
+
 static void test_regex_mode(void **state)
 {
     (void)state;
@@ -223,7 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vars_map),     cmocka_unit_test(test_env_and_captures),
         cmocka_unit_test(test_dollar_rules), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_regex_mode),   cmocka_unit_test(test_has_vars),
+        cmocka_unit_test(test_regex_mode),   cmocka_unit_test(test_defaults),   cmocka_unit_test(test_has_vars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
