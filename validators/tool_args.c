@@ -150,13 +150,15 @@ static void check_rule(const ar_tool_args_rule *r, const ar_turn_obs *o, ar_chec
                 ar_vf_printf(&last_why, "%s", why.s);
             }
         } else {
-            for (size_t k = 0; k < r->n_absent; k++)
-                if (cJSON_GetObjectItemCaseSensitive(doc, r->absent[k])) {
+            for (size_t k = 0; k < r->n_absent; k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, r->absent[k]);
+                if (v && !cJSON_IsNull(v)) { /* a null is no value: strict schemas send one */
                     carrying++;
                     ar_vf_init(&last_why);
                     ar_vf_printf(&last_why, "/%s present", r->absent[k]);
                     break;
                 }
+            }
         }
         cJSON_Delete(doc);
         free(last);

@@ -267,7 +267,7 @@ static void test_args_absent(void **state)
     e.args = &rule;
     e.n_args = 1;
     fx *f = fx_new();
-    exec_args(f, "pricing", "c1", "{\"spend_k\":null}");
+    exec_args(f, "pricing", "c1", "{\"spend_k\":null,\"spend\":null}");
     ar_val_tools(&e, &f->obs, &f->out);
     assert_true(fx_check(f, 0)->passed);
     assert_string_equal(fx_check(f, 0)->message,
