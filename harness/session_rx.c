@@ -90,8 +90,12 @@ static void on_frame(void *user, const char *data, size_t len, bool binary, bool
             ev.text =
                 ar_asprintf("binary frame of %zu bytes (the protocol is JSON text)", wire_len);
     } else {
+        /* SSE: the event's name and id reach the decoder (@event, @id);
+         * the connection knows them only while this callback runs. */
+        ar_pf_meta meta;
+        bool sse = ar_conn_sse_meta(st->conn, &meta.event, &meta.id);
         char *delta = NULL;
-        ar_pf_decode(st->pf, data, len, &ev, &delta);
+        ar_pf_decode_meta(st->pf, data, len, sse ? &meta : NULL, &ev, &delta);
         if (delta && st->turn > 0 && !st->terminal_seen)
             ar_buf_puts(&st->response, delta); /* capped: a runaway stream stops growing */
         free(delta);

@@ -1,6 +1,8 @@
 /*
  * jsonptr.c - RFC 6901 JSON pointers over cJSON, shared by the validators,
- * captures and the fault proxy's JSON match.
+ * captures, the fault proxy's JSON match and the protocol profiles, with one
+ * agentrig extension: a negative array index counts from the end, because
+ * services append (LangGraph's "the last message" is /messages/-1).
  */
 #include "jsonptr.h"
 
@@ -55,6 +57,29 @@ static bool token_index(const char *tok, size_t len, size_t *out)
     return true;
 }
 
+/* agentrig's extension: "-N" (N canonical, at least 1) is the Nth element
+ * from the end. "-0", "-" and "-01" are no index. */
+static bool token_neg_index(const char *tok, size_t len, size_t *out)
+{
+    if (len < 2 || tok[0] != '-' || tok[1] == '0') return false;
+    return token_index(tok + 1, len - 1, out);
+}
+
+static const cJSON *array_step(const cJSON *arr, const char *tok, size_t len)
+{
+    size_t idx;
+    if (token_index(tok, len, &idx)) {
+        if (idx > (size_t)INT_MAX) return NULL;
+        return cJSON_GetArrayItem(arr, (int)idx);
+    }
+    if (token_neg_index(tok, len, &idx)) {
+        size_t n = (size_t)cJSON_GetArraySize(arr);
+        if (idx > n) return NULL;
+        return cJSON_GetArrayItem(arr, (int)(n - idx));
+    }
+    return NULL; /* "-" (RFC 6901: past the end) and anything else */
+}
+
 const cJSON *ar_json_pointer_get(const cJSON *root, const char *ptr)
 {
     if (!root || !ptr) return NULL;
@@ -75,9 +100,7 @@ const cJSON *ar_json_pointer_get(const cJSON *root, const char *ptr)
                     break;
                 }
         } else if (cJSON_IsArray(cur)) {
-            size_t idx;
-            if (token_index(tok, len, &idx) && idx <= (size_t)INT_MAX)
-                next = cJSON_GetArrayItem(cur, (int)idx);
+            next = array_step(cur, tok, len);
         }
         if (!next) return NULL;
         cur = next;

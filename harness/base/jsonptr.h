@@ -1,5 +1,8 @@
 /*
- * jsonptr.h - RFC 6901 JSON pointers, evaluated over cJSON trees.
+ * jsonptr.h - RFC 6901 JSON pointers, evaluated over cJSON trees, with one
+ * agentrig extension: a negative array index counts from the end
+ * ("/messages/-1" is the last element, "-2" the one before). RFC 6901's
+ * "-" keeps its meaning (the element after the last: nothing, for a read).
  *
  * Shared by the response.json validator (assertions on the terminal frame),
  * context.same (fields given as pointers into every frame), captures, and
@@ -13,8 +16,9 @@
 
 /*
  * Returns the value ptr points at inside root (borrowed from root), or NULL
- * when there is none: a missing member, an array index that is out of range,
- * "-" or not a canonical number ("01"), a step into a scalar, or a malformed
+ * when there is none: a missing member, an array index that is out of range
+ * (also from the end: "-4" of three elements), "-", "-0" or not a canonical
+ * number ("01", "-01"), a step into a scalar, or a malformed
  * pointer (not "" and not starting with '/', or a '~' not followed by 0 or 1).
  * "" is root itself. root may be NULL.
  */

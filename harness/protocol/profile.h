@@ -31,15 +31,55 @@ typedef enum {
     AR_PF_COST,
     AR_PF_SERVER_TS,
     AR_PF_SERVER_DURATION, /* how long the service says the run took, in us */
+    AR_PF_ARGS,            /* a tool call's arguments: a string as is, else compact JSON */
+    AR_PF_RESULT,          /* a tool call's outcome, likewise */
+    AR_PF_ERROR,           /* an error's detail, likewise */
     AR_PF__FIELDS
 } ar_pf_field;
 const char *ar_pf_field_name(ar_pf_field f); /* "agent", "run_id", ... */
 
-/* A condition on a frame: the value at pointer equals `equals` (compared as
- * text; "null" matches JSON null or absent), or, with equals NULL, exists. */
+/* What a frame carries besides its bytes: the SSE event's `event:` name and
+ * `id:` (NULL when absent, and always on WebSocket). Borrowed. */
 typedef struct {
-    char *pointer;
-    char *equals;
+    const char *event;
+    const char *id;
+} ar_pf_meta;
+
+typedef enum {
+    AR_PF_SRC_POINTER = 0, /* a JSON pointer into the frame */
+    AR_PF_SRC_EVENT,       /* @event: the SSE event name */
+    AR_PF_SRC_ID,          /* @id: the SSE event id */
+    AR_PF_SRC_KEY,         /* @key[:/ptr]: the name of the first member of the object at ptr */
+    AR_PF_SRC_FIELD        /* a canonical field (a `when` subject only) */
+} ar_pf_src_kind;
+
+/* Where a value comes from, optionally narrowed by a regex (its first
+ * capture group, or the whole match without one; no match: absent). */
+typedef struct {
+    ar_pf_src_kind kind;
+    char *text;    /* as written ("/type", "@event", "@key:/data"), for messages */
+    char *pointer; /* POINTER: the pointer; KEY: the object's pointer ("" the root) */
+    int field;     /* FIELD: an ar_pf_field */
+    void *re;      /* the compiled regex (pcre2_code, owned), or NULL */
+} ar_pf_source;
+
+typedef enum {
+    AR_PF_OP_EXISTS = 0, /* present and not null (negate: absent or null) */
+    AR_PF_OP_ABSENT,     /* missing entirely; null is present (negate: present) */
+    AR_PF_OP_EQUALS,     /* any of values (as text; a NULL entry is a present JSON null) */
+    AR_PF_OP_NOT_EQUALS, /* none of values (absent is not equal) */
+    AR_PF_OP_MATCHES     /* the value's text matches re */
+} ar_pf_op;
+
+/* A condition on a frame: one subject and at most one operator (none:
+ * exists). `in: [...]` is EQUALS with several values. */
+typedef struct {
+    ar_pf_source src;
+    ar_pf_op op;
+    bool negate;
+    char **values; /* EQUALS / NOT_EQUALS; NULL entries mean JSON null */
+    size_t n_values;
+    void *re; /* MATCHES: the compiled regex (owned) */
 } ar_pf_when;
 
 /* One row of the type table: the service's type value (+ optional condition)
@@ -78,6 +118,15 @@ typedef struct {
     size_t n_caps;
 } ar_pf_step;
 
+/* One decode.ignore entry: frames of a type, of an SSE event name (either
+ * may end in '*', a prefix), or meeting a condition. */
+typedef enum { AR_PF_IGN_TYPE = 0, AR_PF_IGN_EVENT, AR_PF_IGN_WHEN } ar_pf_ign_kind;
+typedef struct ar_pf_ignore {
+    ar_pf_ign_kind kind;
+    char *pattern;   /* TYPE, EVENT */
+    ar_pf_when when; /* WHEN */
+} ar_pf_ignore;
+
 typedef struct ar_profile {
     char *name;
     char *file; /* where it came from ("<built-in>" for built-ins) */
@@ -92,12 +141,18 @@ typedef struct ar_profile {
     size_t n_secrets;
     ar_pf_step *handshake;
     size_t n_handshake;
-    struct cJSON *send; /* the turn's frame (ws) or request body (sse): a JSON template */
-    char *type_pointer; /* where the event type is, e.g. "/type" */
+    struct cJSON *send;    /* the turn's frame (ws) or request body (sse): a JSON template */
+    ar_pf_source type_src; /* where the event type is, e.g. "/type" or "@event" */
     ar_pf_row *rows;
     size_t n_rows;
-    char **fields[AR_PF__FIELDS]; /* JSON pointers per field, first present wins */
+    ar_pf_source *fields[AR_PF__FIELDS]; /* sources per field, first usable value wins */
     size_t n_fields[AR_PF__FIELDS];
+    ar_pf_ignore *ignores; /* frames recorded as `other`, never a failure */
+    size_t n_ignores;
+    bool unclassified_fail;  /* a JSON frame without a type is a decode error, not `other` */
+    char **args_delta_types; /* types whose args pointer holds one fragment of a call's args */
+    size_t n_args_delta_types;
+    char *args_delta_pointer;
     char **ok_values, **error_values; /* status values meaning ok / error */
     size_t n_ok, n_error;
     char *
@@ -127,13 +182,19 @@ void ar_pf_free(ar_profile *p); /* NULL-safe */
 
 /*
  * Decodes one text frame with profile p into ev (initialised by the caller):
- * kind, the canonical fields, status, text, usage, and ev->terminal when the
- * frame ends the turn under p's rules. ev->raw always gets a copy of the
- * frame. A frame that is not JSON, or has no type, becomes an error event
- * with decode_error set and text saying why (AR_EPARSE). *delta, when not
- * NULL, receives the frame's response delta (borrowed from ev->text is not
- * possible, so it is owned: free it) if its type is a delta type.
+ * kind, the canonical fields, status, text, usage, args/result/error, and
+ * ev->terminal when the frame ends the turn under p's rules. meta (may be
+ * NULL) is what the transport knew besides the bytes (SSE event name, id).
+ * ev->raw always gets a copy of the frame. A frame that decode.ignore names
+ * is `other` with its type. A frame that is not JSON becomes an error event
+ * with decode_error set and text saying why (AR_EPARSE); one that is JSON but
+ * has no type is `other` with text saying why, or, with `unclassified:
+ * fail`, such an error too. *delta, when not NULL, receives the frame's
+ * response delta (owned: free it) if its type is a delta type.
  */
+ar_err ar_pf_decode_meta(const ar_profile *p, const char *frame, size_t len, const ar_pf_meta *meta,
+                         ar_event *ev, char **delta);
+/* ar_pf_decode_meta without meta (WebSocket, or a transport that has none). */
 ar_err ar_pf_decode(const ar_profile *p, const char *frame, size_t len, ar_event *ev, char **delta);
 
 /*
@@ -149,7 +210,7 @@ char *ar_pf_build_send(const ar_profile *p, const struct cJSON *tpl, const ar_va
                        size_t err_len);
 
 /* Does a raw frame have type `type` (if not NULL) and meet `when` (if not
- * NULL)? For handshake waits. */
+ * NULL)? For handshake waits, which see the bytes only (no SSE meta). */
 bool ar_pf_frame_matches(const ar_profile *p, const char *raw, size_t len, const char *type,
                          const ar_pf_when *when);
 /* The text of the value at pointer in a raw JSON frame (owned), or NULL. */

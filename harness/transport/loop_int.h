@@ -15,6 +15,8 @@ typedef struct {
     ar_err (*send)(ar_conn *c, const char *data, size_t len, bool binary);
     void (*pause)(ar_conn *c, bool paused);
     void (*close)(ar_conn *c);
+    /* SSE: the event being delivered (ar_conn_sse_meta); NULL for WebSocket. */
+    bool (*meta)(const ar_conn *c, const char **event, const char **id);
 } ar_conn_ops;
 
 struct ar_conn {

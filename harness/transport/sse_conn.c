@@ -91,6 +91,10 @@ struct sse_conn {
     char *drop_detail;   /* set while the reconnect runs: why the first stream dropped */
     char *retry_id;      /* the Last-Event-ID of that reconnect */
     int64_t retry_at_us; /* > 0: start the reconnect at this time (CLOCK_MONOTONIC) */
+    /* While on_frame runs: the event's `event:` name and the last event ID
+     * (borrowed from the parser), for ar_conn_sse_meta. */
+    const char *cur_event, *cur_id;
+    bool in_event;
     sse_conn *next;
 };
 
@@ -156,11 +160,25 @@ static void deliver_bad(sse_conn *c, const char *raw, size_t len, const char *wh
 static void parsed_event(void *user, const char *type, const char *data, size_t len, const char *id)
 {
     sse_conn *c = user;
-    (void)type;
-    (void)id;
     if (c->detached || !c->cb || !c->cb->on_frame) return;
     c->sl->delivered++;
+    c->cur_event = type;
+    c->cur_id = id;
+    c->in_event = true;
     c->cb->on_frame(c->user, data, len, false, false, len);
+    /* c outlives the callback even when it closed c: close defers the free
+     * while the loop is busy. */
+    c->in_event = false;
+    c->cur_event = c->cur_id = NULL;
+}
+
+static bool sse_meta(const ar_conn *base, const char **event, const char **id)
+{
+    const sse_conn *c = (const sse_conn *)base;
+    if (!c->in_event) return false;
+    *event = c->cur_event;
+    *id = c->cur_id;
+    return true;
 }
 
 static void parsed_garbage(void *user, const char *line, size_t len)
@@ -622,7 +640,7 @@ static void sse_close(ar_conn *base)
     sweep(c->sl);
 }
 
-static const ar_conn_ops sse_ops = {sse_send, sse_pause, sse_close};
+static const ar_conn_ops sse_ops = {sse_send, sse_pause, sse_close, sse_meta};
 
 static bool url_ok(const char *url)
 {

@@ -24,3 +24,9 @@ void ar_conn_close(ar_conn *c)
 {
     if (c) c->ops->close(c);
 }
+
+bool ar_conn_sse_meta(const ar_conn *c, const char **event, const char **id)
+{
+    *event = *id = NULL;
+    return c && c->ops->meta && c->ops->meta(c, event, id);
+}

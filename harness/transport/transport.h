@@ -110,6 +110,16 @@ ar_err ar_conn_send(ar_conn *c, const char *data, size_t len);
 /* Same, binary or text. */
 ar_err ar_conn_send_frame(ar_conn *c, const char *data, size_t len, bool binary);
 
+/*
+ * SSE only: called from inside on_frame, the delivered event's `event:`
+ * field (NULL when it had none, the spec's "message") and the stream's last
+ * event ID (NULL when none), both borrowed until on_frame returns. Returns
+ * false, with both NULL, on a WebSocket connection, outside on_frame, or for
+ * c NULL. A query rather than an extra member of ar_conn_cb, so callers that
+ * initialise ar_conn_cb positionally need no change.
+ */
+bool ar_conn_sse_meta(const ar_conn *c, const char **event, const char **id);
+
 /* Stops (true) or resumes (false) reading from the socket: a slow reader.
  * The service's frames wait in the kernel buffers meanwhile. */
 void ar_conn_pause(ar_conn *c, bool paused);

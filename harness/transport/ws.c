@@ -431,7 +431,7 @@ bool ar_url_split(const char *url, bool *tls, char **host, int *port, char **pat
 static ar_err ws_send(ar_conn *base, const char *data, size_t len, bool binary);
 static void ws_pause(ar_conn *base, bool paused);
 static void ws_close(ar_conn *base);
-static const ar_conn_ops ws_ops = {ws_send, ws_pause, ws_close};
+static const ar_conn_ops ws_ops = {ws_send, ws_pause, ws_close, NULL};
 
 ar_conn *ar_ws_connect(ar_loop *l, const char *url, const ar_conn_cb *cb, void *user, char *err,
                        size_t err_len)

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "profile.h"
 #include "transport.h"
 
 #define MAX_REQ 4
@@ -225,6 +226,7 @@ typedef struct {
     bool close_on_first_frame;
     int callbacks_after_close;
     bool closed;
+    const ar_profile *pf; /* set: decode each frame with the SSE meta, log the outcome */
 } client;
 
 static void log_text(client *c, const char *tag, const char *s, size_t n)
@@ -260,6 +262,17 @@ static void on_frame(void *user, const char *data, size_t len, bool binary, bool
         pthread_mutex_unlock(&c->srv->mu);
     }
     log_text(c, "F ", data, len);
+    if (c->pf) {
+        ar_pf_meta m;
+        assert_true(ar_conn_sse_meta(c->conn, &m.event, &m.id));
+        ar_event ev;
+        ar_event_init(&ev);
+        ar_pf_decode_meta(c->pf, data, len, &m, &ev, NULL);
+        ar_buf_printf(&c->log, "E %s %s -> %s %s %s%s\n", m.event ? m.event : "-",
+                      m.id ? m.id : "-", ar_ev_kind_name(ev.kind), ev.type ? ev.type : "-",
+                      ev.agent ? ev.agent : "-", ev.decode_error ? " (decode error)" : "");
+        ar_event_clear(&ev);
+    }
     if (c->close_on_first_frame) {
         ar_conn_close(c->conn);
         c->closed = true;
@@ -500,6 +513,66 @@ static void wrong_content_type_before_the_stream(void **state)
 }
 
 #define CURL_PARTIAL "transfer closed with outstanding read data remaining"
+
+/* LangGraph-style stream: the type and the agent are in the `event:` line,
+ * not the data; metadata and the final `data: null` are ignored. The name
+ * and id reach the decoder through ar_conn_sse_meta, inside on_frame only. */
+static void event_names_and_ids_reach_the_decoder(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "name: lg\n"
+        "transport: sse\n"
+        "send: {q: '${message}'}\n"
+        "decode:\n"
+        "  type: {from: '@event', regex: '^([a-z]+)'}\n"
+        "  events: {updates: agent_started, values: {kind: agent_completed, root: true}}\n"
+        "  ignore: [{event: metadata}, {event: end}]\n"
+        "  fields: {agent: [{from: '@event', regex: '^[a-z]+\\|([^:|]+)'}, '@key']}\n"
+        "  end: [{kind: agent_completed, root: true}]\n";
+    ar_profile *pf = NULL;
+    char err[256];
+    if (ar_pf_load_string(yaml, strlen(yaml), "lg.yaml", &pf, err, sizeof err)) fail_msg("%s", err);
+    resp script[] = {{.status = 200,
+                      .ctype = "text/event-stream",
+                      .parts = {"event: metadata\ndata: {\"run_id\":\"r-1\"}\n\n",
+                                "event: updates|Data:06b4294c\nid: 3\n"
+                                "data: {\"Data\":{\"messages\":[]}}\n\n",
+                                "event: updates\ndata: {\"Supervisor\":{}}\n\n",
+                                "event: values\ndata: {}\n\n",
+                                "event: end\ndata: null\n\ndata: {\"no\":\"name\"}\n\n"}}};
+    server *s = server_start(script, 1);
+    ar_loop *l = loop_new();
+    client c;
+    client_init(&c, s);
+    c.pf = pf;
+    ar_conn *conn = open_sse(l, s, &c, NULL);
+    const char *ev_name, *id;
+    assert_false(ar_conn_sse_meta(conn, &ev_name, &id)); /* outside on_frame */
+    assert_null(ev_name);
+    assert_false(ar_conn_sse_meta(NULL, &ev_name, &id));
+    assert_int_equal(ar_conn_send(conn, body, strlen(body)), AR_OK);
+    run_until_ends(l, &c, 1);
+    assert_string_equal(c.log.ptr,
+                        "F {\"run_id\":\"r-1\"}\n"
+                        "E metadata - -> other metadata -\n"
+                        "F {\"Data\":{\"messages\":[]}}\n"
+                        "E updates|Data:06b4294c 3 -> agent_started updates Data\n"
+                        "F {\"Supervisor\":{}}\n"
+                        "E updates 3 -> agent_started updates Supervisor\n"
+                        "F {}\n"
+                        "E values 3 -> agent_completed values -\n"
+                        "F null\n"
+                        "E end 3 -> other end -\n"
+                        "F {\"no\":\"name\"}\n"
+                        "E - 3 -> other - -\n"
+                        "END 200 ok\n");
+    ar_conn_close(conn);
+    ar_loop_free(l);
+    server_stop(s);
+    ar_buf_free(&c.log);
+    ar_pf_free(pf);
+}
 
 static void drop_without_reconnect(void **state)
 {
@@ -865,6 +938,7 @@ int main(void)
         cmocka_unit_test(http_error_before_the_stream),
         cmocka_unit_test(long_error_page_is_cut),
         cmocka_unit_test(wrong_content_type_before_the_stream),
+        cmocka_unit_test(event_names_and_ids_reach_the_decoder),
         cmocka_unit_test(drop_without_reconnect),
         cmocka_unit_test(drop_then_reconnect_with_last_event_id),
         cmocka_unit_test(reconnect_that_fails_too),
