@@ -63,18 +63,28 @@ static void finish_turn(const ar_turn *t, sess_state *st, ar_turn_result *tr, ar
         ar_capture_take(&t->captures[c], terminal, response, thread_id, vars, &tr->post_checks);
 }
 
-static char *make_thread_id(uint32_t index, uint32_t turn)
+/* A thread id unique to this run: "ar-<random>-<session>[-t<turn>]", or a
+ * random (version 4) UUID for services that demand one (`thread_ids: uuid`). */
+static char *make_thread_id(const ar_profile *pf, uint32_t index, uint32_t turn)
 {
     static const char hex[] = "0123456789abcdef";
-    char rnd[9];
+    char rnd[33];
     uint64_t x = (uint64_t)ar_wall_us() ^ ((uint64_t)getpid() << 32) ^
-                 ((uint64_t)index * 0x9e3779b97f4a7c15ULL);
-    for (int i = 0; i < 8; i++) {
+                 ((uint64_t)index * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)turn << 48);
+    size_t n = pf && pf->uuid_thread_ids ? 32 : 8;
+    for (size_t i = 0; i < n; i++) {
         x ^= x >> 33;
         x *= 0xff51afd7ed558ccdULL;
-        rnd[i] = hex[x & 15];
+        x ^= x >> 29;
+        rnd[i] = hex[(x >> 7) & 15];
     }
-    rnd[8] = '\0';
+    rnd[n] = '\0';
+    if (n == 32) {
+        rnd[12] = '4';                        /* version 4 */
+        rnd[16] = hex[8 | ((x >> 3) & 3)];    /* variant 10xx */
+        return ar_asprintf("%.8s-%.4s-%.4s-%.4s-%.12s", rnd, rnd + 8, rnd + 12, rnd + 16,
+                           rnd + 20);
+    }
     return turn ? ar_asprintf("ar-%s-%u-t%u", rnd, index, turn)
                 : ar_asprintf("ar-%s-%u", rnd, index);
 }
@@ -223,7 +233,7 @@ static bool sess_begin(sess_state *st)
             return false;
         }
     } else {
-        out->thread_id = make_thread_id(st->index, 0);
+        out->thread_id = make_thread_id(st->pf, st->index, 0);
     }
     st->checks = scn->n_turns ? &out->turns[0].checks : NULL;
     st->connect_budget_us =
@@ -301,6 +311,28 @@ static bool sess_resume(sess_state *st, ar_turn_result *tr)
                   "reconnected on the same thread in %s",
                   seen, took);
     return true;
+}
+
+/*
+ * `end: [{stream_end: true}]`: the service ends a run by ending its response
+ * (LangGraph's Agent Server sends no end event). Only a clean end counts (a
+ * 2xx response whose body ended without a transfer error); the turn's
+ * terminal event is then its last agent_completed, and a turn without one
+ * did not complete.
+ */
+static void sess_stream_end(sess_state *st, const ar_turn_result *tr)
+{
+    if (!st->pf->end_on_stream_end || !st->stream_ended || st->stream_why != AR_OK ||
+        st->stream_status < 200 || st->stream_status > 299)
+        return;
+    for (size_t i = tr->n_events; i-- > 0;) {
+        const ar_event *ev = ar_rec_get(st->rec, st->sid, tr->first_event + i);
+        if (ev && ev->kind == AR_EV_AGENT_COMPLETED && ev->turn == st->turn) {
+            st->terminal_seen = true;
+            st->terminal_index = tr->first_event + i;
+            return;
+        }
+    }
 }
 
 /* The turn reached its terminal event: leave it for the judge, which says
@@ -410,7 +442,7 @@ static void sess_turn_vars(sess_state *st, const ar_turn *t, size_t k)
 {
     if (t->new_thread) {
         free(st->turn_thread);
-        st->turn_thread = make_thread_id(st->index, (uint32_t)(k + 1));
+        st->turn_thread = make_thread_id(st->pf, st->index, (uint32_t)(k + 1));
         st->thread_id = st->turn_thread;
         cJSON_Delete(st->history);
         st->history = cJSON_CreateArray();
@@ -458,6 +490,7 @@ static bool sess_turn(sess_state *st, size_t k)
     tr->message = msg;
     st->terminal_seen = false;
     st->stream_ended = false;
+    st->last_agent[0] = '\0';
     ar_buf_reset(&st->response);
     st->turn_frames = 0;
     st->disconnect_now = false;
@@ -474,6 +507,7 @@ static bool sess_turn(sess_state *st, size_t k)
     st->cf = NULL;
     if (st->disconnect_now) return sess_resume(st, tr);
     tr->n_events = ar_rec_count(st->rec, st->sid) - tr->first_event;
+    if (!st->terminal_seen && rc == AR_OK) sess_stream_end(st, tr);
     if (st->terminal_seen) {
         sess_turn_done(st, t, tr);
         return true;

@@ -40,6 +40,7 @@ typedef struct {
     ar_buf response;           /* this turn's response, from deltas (profiles with deltas) */
     size_t conn_frames;        /* frames since the connection (re)opened */
     size_t rx_frames;          /* frames (and bad input) received in the session: "frame #N" */
+    char last_agent[128];      /* decode.derive_started: the agent last named in this turn */
     bool stream_ended;         /* SSE: this turn's response stream ended */
     int stream_status;
     ar_err stream_why;

@@ -65,6 +65,35 @@ static void name_tool(sess_state *st, ar_event *ev)
     }
 }
 
+/*
+ * decode.derive_started: protocols with no start events (LangGraph's stream,
+ * the Agents SDK's first agent) still show which agent is running on every
+ * frame. The first event that names an agent other than the last one named
+ * in this turn is preceded by an agent_started for it, marked as derived
+ * (type "agentrig.derived") so a reader of the transcript knows it was not
+ * on the wire.
+ */
+static void derive_started(sess_state *st, const ar_event *ev)
+{
+    if (!st->pf->derive_started || st->turn == 0 || !ev->agent || ev->decode_error) return;
+    bool same = !strcmp(st->last_agent, ev->agent);
+    snprintf(st->last_agent, sizeof st->last_agent, "%s", ev->agent);
+    if (same || ev->kind == AR_EV_AGENT_STARTED) return;
+    ar_event d;
+    ar_event_init(&d);
+    d.kind = AR_EV_AGENT_STARTED;
+    d.session = st->sid;
+    d.turn = ev->turn;
+    d.recv_us = ev->recv_us;
+    d.type = ar_strdup("agentrig.derived");
+    d.agent = ar_strdup(ev->agent);
+    d.run_id = ev->run_id ? ar_strdup(ev->run_id) : NULL;
+    d.text = ar_asprintf("derived: the first event of %s in this turn since another agent's "
+                         "(the protocol sends no start event)",
+                         ev->agent);
+    if (ar_rec_add(st->rec, &d) != AR_OK) st->n_dropped++;
+}
+
 static void on_frame(void *user, const char *data, size_t len, bool binary, bool truncated,
                      size_t wire_len)
 {
@@ -100,6 +129,7 @@ static void on_frame(void *user, const char *data, size_t len, bool binary, bool
             ar_buf_puts(&st->response, delta); /* capped: a runaway stream stops growing */
         free(delta);
         if (!ev.tool && ev.call_id && ev.kind == AR_EV_TOOL_COMPLETED) name_tool(st, &ev);
+        derive_started(st, &ev);
     }
     st->conn_frames++;
     bool bad = ev.decode_error;

@@ -99,6 +99,9 @@ const cJSON *ar_json_pointer_get(const cJSON *root, const char *ptr)
                     next = c;
                     break;
                 }
+            /* "*": the first member, whatever its name (a member literally
+             * named "*" wins). LangGraph's {"<node>": {...}} updates. */
+            if (!next && len == 1 && tok[0] == '*') next = cur->child;
         } else if (cJSON_IsArray(cur)) {
             next = array_step(cur, tok, len);
         }

@@ -1,8 +1,11 @@
 /*
- * jsonptr.h - RFC 6901 JSON pointers, evaluated over cJSON trees, with one
- * agentrig extension: a negative array index counts from the end
- * ("/messages/-1" is the last element, "-2" the one before). RFC 6901's
- * "-" keeps its meaning (the element after the last: nothing, for a read).
+ * jsonptr.h - RFC 6901 JSON pointers, evaluated over cJSON trees, with two
+ * agentrig extensions: a negative array index counts from the end
+ * ("/messages/-1" is the last element, "-2" the one before), and "*" in an
+ * object is its first member whatever its name (so "/" "*" "/messages"
+ * reaches the messages of {"Data": {"messages": []}}), unless a member is
+ * literally named "*".
+ * RFC 6901's "-" keeps its meaning (the element after the last: nothing).
  *
  * Shared by the response.json validator (assertions on the terminal frame),
  * context.same (fields given as pointers into every frame), captures, and

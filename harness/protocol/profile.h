@@ -1,7 +1,7 @@
 /*
  * profile.h - protocol profiles: how a service's frames map onto agentrig's
  * canonical events, and how to talk to it. A profile is data (YAML); the
- * built-ins (native, netra, ag-ui) are YAML compiled into the binary and run
+ * built-ins (the YAML files in harness/protocol/builtin/) are compiled in and run
  * through the same decoder as a user's file, so supporting a new service is
  * writing a profile, never changing code. docs/protocols.md is the reference.
  */
@@ -159,6 +159,9 @@ typedef struct ar_profile {
         *delta_types; /* types whose delta text makes up the response; none: the terminal's text */
     size_t n_delta_types;
     char *delta_pointer; /* where a delta's text is, e.g. "/delta" */
+    bool end_on_stream_end; /* `end: [{stream_end: true}]`: a cleanly ended SSE response ends the turn */
+    bool derive_started;    /* `decode.derive_started`: see ar_pf_derives_start */
+    bool uuid_thread_ids;   /* `thread_ids: uuid`: generated thread ids are UUIDs */
     ar_pf_end *ends;
     size_t n_ends;
     int64_t ping_every_us; /* WebSocket keepalive pings; 0: only answer the service's */
@@ -166,13 +169,15 @@ typedef struct ar_profile {
     bool agui_invariants;  /* `invariants: ag-ui`: check AG-UI's ordering rules every turn */
 } ar_profile;
 
-/* Names of the built-in profiles, NULL-terminated. */
+/* Names of the built-in profiles, NULL-terminated, and how many there are. */
 extern const char *const ar_pf_builtin_names[];
+size_t ar_pf_builtin_count(void);
 
 /*
  * Loads a built-in by name, or a profile file when name contains '/' or ends
  * in .yaml/.yml. Errors are one line, "file:line:col: message" (for a file)
- * or "unknown protocol 'x' (built-in: native, netra, ag-ui; or a path to a
+ * or "unknown protocol 'x' (built-in: native, netra, ag-ui, langgraph,
+ * openai-agents; or a path to a
  * profile file)". *out is owned by the caller (ar_pf_free).
  */
 ar_err ar_pf_load(const char *name, ar_profile **out, char *err, size_t err_len);

@@ -16,13 +16,14 @@
 
 static const char *const top_keys[] = {
     "name",      "transport", "url",    "headers",   "query", "subprotocols", "secrets",
-    "handshake", "send",      "decode", "keepalive", "sse",   "invariants"};
-static const char *const decode_keys[] = {"type", "events", "fields", "status",      "response",
-                                          "args", "end",    "ignore", "unclassified"};
+    "handshake", "send",      "decode", "keepalive", "sse",   "invariants", "thread_ids"};
+static const char *const decode_keys[] = {"type",   "events",      "fields",        "status",
+                                          "response", "args",      "end",           "ignore",
+                                          "unclassified", "derive_started"};
 static const char *const row_keys[] = {"kind", "when", "agent", "root", "status"};
 static const char *const ignore_keys[] = {"type", "event", "when"};
 static const char *const unclassified_modes[] = {"other", "fail"};
-static const char *const end_keys[] = {"kind", "root", "when"};
+static const char *const end_keys[] = {"kind", "root", "when", "stream_end"};
 static const char *const status_keys[] = {"ok", "error"};
 static const char *const response_keys[] = {"deltas", "pointer"};
 static const char *const hs_keys[] = {"wait", "send", "capture"};
@@ -165,7 +166,21 @@ static ar_err parse_ends(ar_yt *l, const yaml_node_t *v, ar_profile *p)
             return AR_YT_FAIL(
                 l, e, "an 'end' entry is a mapping like {kind: agent_completed, root: true}");
         AR_YT_TRY(ar_yt_check_map(l, e, "end", end_keys, AR_ARRAY_LEN(end_keys)));
-        yaml_node_t *x = ar_yt_map_get(l, e, "kind");
+        yaml_node_t *x = ar_yt_map_get(l, e, "stream_end");
+        if (x) {
+            /* {stream_end: true}: an SSE response that ends cleanly ends the
+             * turn (LangGraph sends no end event). */
+            bool on = false;
+            AR_YT_TRY(ar_yt_get_bool(l, x, "stream_end", &on));
+            if (!on || e->data.mapping.pairs.top - e->data.mapping.pairs.start != 1)
+                return AR_YT_FAIL(l, e, "a stream_end entry is exactly {stream_end: true}");
+            if (p->transport != AR_PF_SSE)
+                return AR_YT_FAIL(l, e, "'stream_end' needs transport: sse");
+            p->end_on_stream_end = true;
+            p->n_ends--; /* not an event rule */
+            continue;
+        }
+        x = ar_yt_map_get(l, e, "kind");
         if (!x) return AR_YT_FAIL(l, e, "an 'end' entry needs a 'kind'");
         AR_YT_TRY(ar_yt_get_kind(l, x, &end->kind));
         if ((x = ar_yt_map_get(l, e, "root")))
@@ -242,6 +257,8 @@ static ar_err parse_decode(ar_yt *l, const yaml_node_t *n, ar_pf_impl *pi)
                               ar_yt_is_scalar(v) ? ar_yt_sval(v) : "?");
         p->unclassified_fail = m == 1;
     }
+    if ((v = ar_yt_map_get(l, n, "derive_started")))
+        AR_YT_TRY(ar_yt_get_bool(l, v, "derive_started", &p->derive_started));
     if (!(v = ar_yt_map_get(l, n, "end")))
         return AR_YT_FAIL(
             l, n,
@@ -370,6 +387,12 @@ static ar_err parse_profile(ar_yt *l, const yaml_node_t *root, ar_pf_impl *pi)
                               ar_yt_is_scalar(v) ? ar_yt_sval(v) : "?");
         p->agui_invariants = true;
     }
+    if ((v = ar_yt_map_get(l, root, "thread_ids"))) {
+        if (!ar_yt_is_scalar(v) || (strcmp(ar_yt_sval(v), "uuid") && strcmp(ar_yt_sval(v), "ar")))
+            return AR_YT_FAIL(l, v, "unknown thread_ids '%s' (valid: ar, uuid)",
+                              ar_yt_is_scalar(v) ? ar_yt_sval(v) : "?");
+        p->uuid_thread_ids = !strcmp(ar_yt_sval(v), "uuid");
+    }
     if ((v = ar_yt_map_get(l, root, "sse"))) {
         AR_YT_TRY(ar_yt_check_map(l, v, "sse", sse_keys, AR_ARRAY_LEN(sse_keys)));
         yaml_node_t *x = ar_yt_map_get(l, v, "reconnect");
@@ -431,10 +454,11 @@ ar_err ar_pf_load(const char *name, ar_profile **out, char *err, size_t err_len)
     bool is_path = strchr(name, '/') || (n > 5 && !strcmp(name + n - 5, ".yaml")) ||
                    (n > 4 && !strcmp(name + n - 4, ".yml"));
     if (!is_path) {
+        char names[160];
+        ar_yt_join_names(ar_pf_builtin_names, ar_pf_builtin_count(), names, sizeof names);
         snprintf(err, err_len,
-                 "unknown protocol '%s' (built-in: native, netra, ag-ui; or a path to a profile "
-                 "file)",
-                 name);
+                 "unknown protocol '%s' (built-in: %s; or a path to a profile file)", name,
+                 names);
         return AR_EINVAL;
     }
     FILE *f = fopen(name, "rb");

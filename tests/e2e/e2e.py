@@ -16,6 +16,12 @@ Header lines (at the top of the case file, before the YAML):
   # needs: agui                         start tests/peers/agui/server.mjs, export AGUI_URL
   # needs: agui-broken                  the same with --broken (an out-of-order stream)
   # needs: badsse                       start tests/e2e/badsse.py, export BADSSE_URL
+  # needs: langgraph                    start tests/peers/langgraph (the LangGraph Agent Server),
+  #                                     export LANGGRAPH_URL and LANGGRAPH_ASSISTANT_ID
+  # needs: openai-agents                start tests/peers/openai_agents, export OA_URL
+  # needs: <peer>-fail-tools            the same peer with every tool failing (--fail-tools;
+  #                                     refagent: its tools URL points at a closed port);
+  #                                     peers: netra, agui, langgraph, openai-agents, refagent
   # command: chaos                      the agentrig command (default: run)
   # env: NAME=value                     set after the services start (repeatable)
   # args: --jobs 2                      extra arguments before the paths
@@ -102,29 +108,44 @@ def main():
             p, url = start_server(["/usr/bin/python3", os.path.join(HERE, "badserver.py"), "120"])
             procs.append(p)
             env["BAD_URL"] = url
-        if "netra" in needs:
+        fail = lambda peer: ["--fail-tools"] if peer + "-fail-tools" in needs else []
+        if "netra" in needs or "netra-fail-tools" in needs:
             secret = "agentrig-e2e-secret"
             penv = dict(env, NETRA_JWT_SECRET=secret)
             p, url = start_server(["/usr/bin/python3", os.path.join(REPO, "tests/peers/netra_peer.py"),
-                                   "--port", "0", "--lifetime", "120"], penv)
+                                   "--port", "0", "--lifetime", "120"] + fail("netra"), penv)
             procs.append(p)
             env["NETRA_URL"] = url
             sys.path.insert(0, os.path.join(REPO, "tests/peers"))
             from mint_jwt import mint
             env["NETRA_TOKEN"] = mint(secret, 600)
-        for flavour in ("agui", "agui-broken"):
+        for flavour in ("agui", "agui-broken", "agui-fail-tools"):
             if flavour in needs:
                 cmd = ["node", os.path.join(REPO, "tests/peers/agui/server.mjs"), "--port", "0",
-                       "--lifetime", "120"] + (["--broken"] if flavour == "agui-broken" else [])
+                       "--lifetime", "120"] + (["--broken"] if flavour == "agui-broken" else []) \
+                    + fail("agui")
                 p, url = start_server(cmd)
                 procs.append(p)
                 env["AGUI_URL"] = url
+        if "langgraph" in needs or "langgraph-fail-tools" in needs:
+            p, url = start_server(["node", os.path.join(REPO, "tests/peers/langgraph/server.mjs"),
+                                   "--port", "0", "--lifetime", "150"] + fail("langgraph"))
+            procs.append(p)
+            env["LANGGRAPH_URL"] = url
+            env["LANGGRAPH_ASSISTANT_ID"] = "supervisor"
+        if "openai-agents" in needs or "openai-agents-fail-tools" in needs:
+            p, url = start_server(["node", os.path.join(REPO, "tests/peers/openai_agents/server.mjs"),
+                                   "--port", "0", "--lifetime", "120"] + fail("openai-agents"))
+            procs.append(p)
+            env["OA_URL"] = url
         if "badsse" in needs:
             p, url = start_server(["/usr/bin/python3", os.path.join(HERE, "badsse.py"), "120"])
             procs.append(p)
             env["BADSSE_URL"] = url
-        if "refagent" in needs:
-            p, url = start_server([a.refagent, "--port", "0", "--think-ms", "0"])
+        if "refagent" in needs or "refagent-fail-tools" in needs:
+            # Every tool failing: refagent's tools URL is a port nothing listens on.
+            broken = ["--tools-url", "http://127.0.0.1:9/"] if "refagent-fail-tools" in needs else []
+            p, url = start_server([a.refagent, "--port", "0", "--think-ms", "0"] + broken)
             procs.append(p)
             env["REF_URL"] = url
             env["REF_WSS_URL"] = url.replace("ws://", "wss://", 1)

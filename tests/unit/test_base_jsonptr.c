@@ -1,6 +1,6 @@
 /*
- * JSON pointers: agentrig's one extension to RFC 6901, negative array
- * indexes counting from the end, and what stays RFC: "-" refers to nothing
+ * JSON pointers: agentrig's extensions to RFC 6901, negative array indexes
+ * counting from the end and "*" for an object's first member, and what stays RFC: "-" refers to nothing
  * for a read, objects keep "-1" as an ordinary member name.
  */
 #include <setjmp.h>
@@ -51,10 +51,28 @@ static void arrays_null_and_scalars_as_the_root(void **state)
     cJSON_Delete(num);
 }
 
+/* "*": the first member of an object, whatever its name (LangGraph's root
+ * updates are {"<node>": {...}}); a member literally named "*" wins. */
+static void star_is_the_first_member(void **state)
+{
+    (void)state;
+    cJSON *root = cJSON_Parse("{\"Supervisor\":{\"messages\":[{\"content\":\"a\"},"
+                              "{\"content\":\"answer\"}]},\"x\":1,\"lit\":{\"*\":\"star\","
+                              "\"b\":2},\"empty\":{},\"arr\":[1]}");
+    assert_non_null(root);
+    assert_string_equal(ar_json_pointer_get(root, "/*/messages/-1/content")->valuestring,
+                        "answer");
+    assert_string_equal(ar_json_pointer_get(root, "/lit/*")->valuestring, "star");
+    assert_null(ar_json_pointer_get(root, "/empty/*"));
+    assert_null(ar_json_pointer_get(root, "/arr/*")); /* arrays: not an index */
+    cJSON_Delete(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(negative_indexes_count_from_the_end),
+        cmocka_unit_test(star_is_the_first_member),
         cmocka_unit_test(arrays_null_and_scalars_as_the_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

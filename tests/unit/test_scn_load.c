@@ -316,7 +316,7 @@ static const bad_case bad_cases[] = {
      "x.yaml:4:24: threshold 'rate >= fast' on recovery: invalid value 'fast'"},
     /* protocols: a built-in's name or a profile file (test_scn_profile.c) */
     {"name: x\nprotocol: grpc\n", AR_EINVAL,
-     "x.yaml:2:11: unknown protocol 'grpc' (built-in: native, netra, ag-ui; or a path to a "
+     "x.yaml:2:11: unknown protocol 'grpc' (built-in: native, netra, ag-ui, langgraph, openai-agents; or a path to a "
      "profile file)"},
     {"name: x\nprotocol: ./no-such-profile.yaml\n", AR_EINVAL,
      "x.yaml:2:11: ./no-such-profile.yaml: cannot open the profile: No such file or directory"},

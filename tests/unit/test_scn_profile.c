@@ -189,10 +189,32 @@ static void agui_maps_steps_tools_deltas_and_the_run(void **state)
     assert_string_equal(ev.thread_id, "t");
     assert_false(ev.terminal);
     ar_event_clear(&ev);
+    /* Steps are steps, not agents. */
     assert_int_equal(decode(p, "{\"type\":\"STEP_STARTED\",\"stepName\":\"Data\"}", &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_OTHER);
+    assert_null(ev.agent);
+    ar_event_clear(&ev);
+    assert_int_equal(decode(p, "{\"type\":\"SUBAGENT_STARTED\",\"name\":\"Data\"}", &ev, NULL),
                      AR_OK);
     assert_int_equal(ev.kind, AR_EV_AGENT_STARTED);
     assert_string_equal(ev.agent, "Data");
+    ar_event_clear(&ev);
+    assert_int_equal(decode(p,
+                            "{\"type\":\"SUBAGENT_ERROR\",\"subagentRunId\":\"s\",\"code\":\"X\","
+                            "\"message\":\"cost_db down\",\"metadata\":{\"agentName\":\"Data\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_AGENT_COMPLETED);
+    assert_int_equal(ev.status, AR_ST_ERROR);
+    ar_event_clear(&ev);
+    assert_int_equal(decode(p,
+                            "{\"type\":\"TOOL_CALL_ARGS\",\"toolCallId\":\"c1\",\"delta\":"
+                            "\"{\\\"spend\"}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_true(ev.args_delta);
+    assert_string_equal(ev.args, "{\"spend");
     ar_event_clear(&ev);
     assert_int_equal(decode(p,
                             "{\"type\":\"TOOL_CALL_RESULT\",\"toolCallId\":\"c1\",\"messageId\":"
@@ -200,8 +222,11 @@ static void agui_maps_steps_tools_deltas_and_the_run(void **state)
                             &ev, NULL),
                      AR_OK);
     assert_int_equal(ev.kind, AR_EV_TOOL_COMPLETED);
-    assert_int_equal(ev.status, AR_ST_OK); /* the row's constant status */
+    /* AG-UI has no tool status: unknown, never a constant ok (that was a
+     * false PASS of tools.all_ok with every tool down). */
+    assert_int_equal(ev.status, AR_ST_NONE);
     assert_string_equal(ev.call_id, "c1");
+    assert_string_equal(ev.result, "{}");
     ar_event_clear(&ev);
     assert_int_equal(
         decode(p, "{\"type\":\"REASONING_MESSAGE_CONTENT\",\"delta\":\"hmm\"}", &ev, NULL), AR_OK);
@@ -356,7 +381,7 @@ static void bad_profiles_say_where(void **state)
     ar_profile *p = NULL;
     char err[256];
     assert_int_equal(ar_pf_load("grpc", &p, err, sizeof err), AR_EINVAL);
-    assert_string_equal(err, "unknown protocol 'grpc' (built-in: native, netra, ag-ui; or a path "
+    assert_string_equal(err, "unknown protocol 'grpc' (built-in: native, netra, ag-ui, langgraph, openai-agents; or a path "
                              "to a profile file)");
     assert_int_equal(ar_pf_load("/no/such/profile.yaml", &p, err, sizeof err), AR_EIO);
     assert_string_equal(err, "/no/such/profile.yaml: cannot open the profile: No such file or "
