@@ -51,14 +51,12 @@
 typedef struct {
     ar_opts c; /* what every mode takes */
     long trials;
-    const char *report;
 } chaos_opts;
 
-enum { OPT_TRIALS = 1000, OPT_REPORT };
+enum { OPT_TRIALS = 1000 };
 
 static const ar_cli_opt own_opts[] = {
     {"trials", required_argument, OPT_TRIALS, "N", "trials per fault scenario (default 20)"},
-    {"report", required_argument, OPT_REPORT, "FILE", "JSON report (default: DIR/chaos.json)"},
 };
 
 static const ar_opts_help chaos_help[] = {
@@ -66,6 +64,7 @@ static const ar_opts_help chaos_help[] = {
     {"target", "drive this service instead of the scenarios' targets (it must use the\n"
                "scenario's proxy: {listen} address for its dependencies)"},
     {"junit", "JUnit XML (default: DIR/chaos-junit.xml)"},
+    {"report", "JSON report (default: DIR/chaos.json)"},
     {"transcripts", "transcripts of the trials that did not recover (default: DIR/chaos-transcripts)"},
     {"refagent-arg", "extra argument for each embedded refagent (repeatable); chaos starts it with\n"
                      "--think-ms=0 --dep-timeout-ms=500 first, so later arguments override those"},
@@ -87,7 +86,7 @@ static const ar_opts_mode chaos_mode = {
                   "2 usage or configuration error, 3 the service or harness failed, 130 interrupted.\n",
     .own = own_opts,
     .n_own = AR_ARRAY_LEN(own_opts),
-    .takes = AR_OPTS_JOBS | AR_OPTS_SEED,
+    .takes = AR_OPTS_JOBS | AR_OPTS_SEED | AR_OPTS_REPORT,
     .jobs_max = JOBS_MAX,
     .help = chaos_help,
 };
@@ -95,10 +94,6 @@ static const ar_opts_mode chaos_mode = {
 static int own_opt(int c, const char *arg, void *user)
 {
     chaos_opts *o = user;
-    if (c == OPT_REPORT) {
-        o->report = arg;
-        return 0;
-    }
     if (!ar_cli_parse_long(arg, 1, TRIALS_MAX, &o->trials)) /* OPT_TRIALS */
         return ar_opts_usage(&chaos_mode,
                              "--trials must be a whole number from 1 to 100000 (got '%s')", arg);
@@ -571,7 +566,7 @@ int ar_chaos_main(int argc, char **argv)
     exit_code = pick_scenarios(&cr, &all, &need_ref);
     if (exit_code) goto out;
     junit = o.c.junit ? ar_strdup(o.c.junit) : ar_cli_path_in(o.c.results_dir, "chaos-junit.xml");
-    report = o.report ? ar_strdup(o.report) : ar_cli_path_in(o.c.results_dir, "chaos.json");
+    report = o.c.report ? ar_strdup(o.c.report) : ar_cli_path_in(o.c.results_dir, "chaos.json");
     tdir = o.c.transcripts ? ar_strdup(o.c.transcripts)
                            : ar_cli_path_in(o.c.results_dir, "chaos-transcripts");
     reflog = ar_cli_path_in(o.c.results_dir, "refagent.log");

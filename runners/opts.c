@@ -13,6 +13,7 @@ enum {
     OPT_C_REFAGENT_ARG,
     OPT_C_SEED,
     OPT_C_NO_COLOR,
+    OPT_C_REPORT,
 };
 
 /* The common options, in --help order after the mode's own. The help here is
@@ -26,6 +27,7 @@ static const ar_cli_opt common[] = {
      "seed for probabilistic faults; the same seed gives the same decisions (default 1)"},
     {"results", required_argument, 'o', "DIR", "where reports go (default: results)"},
     {"junit", required_argument, OPT_C_JUNIT, "FILE", "JUnit XML (default: DIR/junit.xml)"},
+    {"report", required_argument, OPT_C_REPORT, "FILE", "JSON report (default: DIR/report.json)"},
     {"transcripts", required_argument, OPT_C_TRANSCRIPTS, "DIR",
      "one JSONL transcript per session (default: DIR/transcripts)"},
     {"refagent", required_argument, OPT_C_REFAGENT, "PATH",
@@ -41,6 +43,7 @@ static bool takes(const ar_opts_mode *m, const ar_cli_opt *c)
 {
     if (c->short_name == 'j') return m->takes & AR_OPTS_JOBS;
     if (c->short_name == OPT_C_SEED) return m->takes & AR_OPTS_SEED;
+    if (c->short_name == OPT_C_REPORT) return m->takes & AR_OPTS_REPORT;
     return true;
 }
 
@@ -90,6 +93,9 @@ static int common_opt(const ar_opts_mode *m, int c, const char *arg, ar_opts *o)
         return 0;
     case OPT_C_JUNIT:
         o->junit = arg;
+        return 0;
+    case OPT_C_REPORT:
+        o->report = arg;
         return 0;
     case OPT_C_TRANSCRIPTS:
         o->transcripts = arg;

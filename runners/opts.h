@@ -13,7 +13,7 @@
 #include "cli.h"
 
 /* Common options a mode may leave out (the others every mode takes). */
-enum { AR_OPTS_JOBS = 1, AR_OPTS_SEED = 2 };
+enum { AR_OPTS_JOBS = 1, AR_OPTS_SEED = 2, AR_OPTS_REPORT = 4 };
 
 /* Values of the common options; zero means "not given". Strings borrow argv. */
 typedef struct {
@@ -23,6 +23,7 @@ typedef struct {
     bool seed_set;
     const char *results_dir; /* -o, --results */
     const char *junit;       /* --junit */
+    const char *report;      /* --report (AR_OPTS_REPORT): the JSON report */
     const char *transcripts; /* --transcripts */
     const char *refagent;    /* --refagent */
     const char **refagent_args; /* --refagent-arg, in order; owned array */

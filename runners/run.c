@@ -37,15 +37,13 @@
 
 typedef struct {
     ar_opts c; /* what every mode takes */
-    const char *report;
     const char **tags;
     size_t n_tags;
 } run_opts;
 
-enum { OPT_REPORT = 1000, OPT_TAG };
+enum { OPT_TAG = 1000 };
 
 static const ar_cli_opt own_opts[] = {
-    {"report", required_argument, OPT_REPORT, "FILE", "JSON report (default: DIR/report.json)"},
     {"tag", required_argument, OPT_TAG, "TAG",
      "run only scenarios with this tag (repeatable: any of them)"},
 };
@@ -69,7 +67,7 @@ static const ar_opts_mode run_mode = {
                   "error, 3 service unreachable or harness failure, 130 interrupted.\n",
     .own = own_opts,
     .n_own = AR_ARRAY_LEN(own_opts),
-    .takes = AR_OPTS_JOBS | AR_OPTS_SEED,
+    .takes = AR_OPTS_JOBS | AR_OPTS_SEED | AR_OPTS_REPORT,
     .jobs_max = JOBS_MAX,
     .help = run_help,
 };
@@ -77,10 +75,6 @@ static const ar_opts_mode run_mode = {
 static int own_opt(int c, const char *arg, void *user)
 {
     run_opts *o = user;
-    if (c == OPT_REPORT) {
-        o->report = arg;
-        return 0;
-    }
     return ar_cli_push(&o->tags, &o->n_tags, arg) ? 0 : AR_EXIT_INFRA; /* OPT_TAG */
 }
 
@@ -236,7 +230,7 @@ static int name_outputs(run_state *st)
 {
     const run_opts *o = &st->o;
     st->junit = o->c.junit ? ar_strdup(o->c.junit) : ar_cli_path_in(o->c.results_dir, "junit.xml");
-    st->report = o->report ? ar_strdup(o->report) : ar_cli_path_in(o->c.results_dir, "report.json");
+    st->report = o->c.report ? ar_strdup(o->c.report) : ar_cli_path_in(o->c.results_dir, "report.json");
     st->transcripts = o->c.transcripts ? ar_strdup(o->c.transcripts)
                                        : ar_cli_path_in(o->c.results_dir, "transcripts");
     st->reflog = ar_cli_path_in(o->c.results_dir, "refagent.log");
