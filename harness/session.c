@@ -491,6 +491,7 @@ static bool sess_turn(sess_state *st, size_t k)
     st->terminal_seen = false;
     st->stream_ended = false;
     st->last_agent[0] = '\0';
+    st->bad_frames = 0; /* the frames check lists at most BAD_FRAME_CHECKS_MAX per turn */
     ar_buf_reset(&st->response);
     st->turn_frames = 0;
     st->disconnect_now = false;

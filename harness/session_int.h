@@ -32,7 +32,7 @@ typedef struct {
     bool terminal_seen;
     size_t terminal_index; /* recorder index of the terminal event */
     ar_checks *checks;     /* where frame problems are reported */
-    size_t bad_frames;
+    size_t bad_frames;         /* this turn's, for the per-turn cap on frames checks */
     size_t turn_frames;        /* frames the service sent in this turn */
     const ar_client_fault *cf; /* this turn's client fault, or NULL */
     bool disconnect_now;       /* the disconnect_after condition was reached */

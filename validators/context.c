@@ -160,8 +160,10 @@ static void check_reappear(const char *name, const ar_turn_obs *o, ar_checks *ou
         ar_vf_text(&m, name, AR_VF_ITEM_MAX);
         ar_vf_printf(&m, "' (no earlier turn captured it)");
     } else if (!o->response) {
-        ar_vf_printf(&m, "context.reappear: no response (the turn did not complete); expected "
-                         "capture ");
+        ar_vf_printf(&m, "context.reappear: %s; expected capture ",
+                     o->terminal ? "no response text (the turn completed, but its terminal event "
+                                   "carried none)"
+                                 : "no response (the turn did not complete)");
         ar_vf_text(&m, name, AR_VF_ITEM_MAX);
         ar_vf_printf(&m, " ");
         ar_vf_quote(&m, val, AR_VF_ITEM_MAX);

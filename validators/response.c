@@ -20,7 +20,10 @@ static void check_one(const ar_expect_regex *r, const ar_turn_obs *o, ar_checks 
     ar_vf_init(&m);
     ar_vf_printf(&m, "%s: ", name);
     if (!o->response) {
-        ar_vf_printf(&m, "no response (the turn did not complete); expected /");
+        ar_vf_printf(&m, "%s; expected /",
+                     o->terminal ? "no response text (the turn completed, but its terminal event "
+                                   "carried none the profile could decode)"
+                                 : "no response (the turn did not complete)");
         ar_vf_text(&m, r->pattern_tpl, AR_VF_QUOTE_MAX);
         ar_vf_printf(&m, "/ %s", r->negate ? "not to match" : "to match");
         ar_vf_add(out, name, false, &m);

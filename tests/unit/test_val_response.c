@@ -93,6 +93,23 @@ static void test_no_response_fails_both(void **state)
     fx_free(f);
 }
 
+/* A turn that completed without text is not "did not complete": the message
+ * says what really happened (the terminal carried no text). */
+static void test_completed_without_text(void **state)
+{
+    fx *f = fx_new();
+    ar_event *t = fx_ev(f, AR_EV_AGENT_COMPLETED, "S", NULL, NULL);
+    f->obs.terminal = t;
+    ar_expect_regex r = rx("x", false);
+    ar_val_response(&r, 1, &f->obs, &f->out);
+    assert_false(fx_check(f, 0)->passed);
+    assert_string_equal(fx_check(f, 0)->message,
+                        "response.matches: no response text (the turn completed, but its "
+                        "terminal event carried none the profile could decode); expected /x/ to "
+                        "match");
+    fx_free(f);
+}
+
 static void test_loader_compiled_code_is_used(void **state)
 {
     /* The compiled code wins over pattern_tpl: this proves the validator does
@@ -184,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_matches),
         cmocka_unit_test(test_not_matches),
         cmocka_unit_test(test_no_response_fails_both),
+        cmocka_unit_test(test_completed_without_text),
         cmocka_unit_test(test_loader_compiled_code_is_used),
         cmocka_unit_test(test_templated_regex),
         cmocka_unit_test(test_bad_pattern),
