@@ -19,21 +19,32 @@
 #include "validator.h"
 
 /* Run ids tracked per session; past this a hostile stream of distinct ids
- * stops being attributed (each turn keeps its own events) instead of making
- * the judge quadratic. */
+ * stops being attributed (each turn keeps its own events). A hash table, so
+ * a flood of a million events costs a million lookups, not a million scans. */
 #define RUN_IDS_MAX 4096
+#define RUN_SLOTS (2 * RUN_IDS_MAX) /* a power of two, at most half full */
 
 typedef struct {
-    const char *id[RUN_IDS_MAX]; /* borrowed from the recorder's events */
-    uint32_t turn[RUN_IDS_MAX];  /* 1-based: the first turn that carried it */
+    const char *id[RUN_SLOTS]; /* borrowed from the recorder's events; NULL: empty */
+    uint32_t turn[RUN_SLOTS];  /* 1-based: the first turn that carried it */
     size_t n;
 } run_owners;
 
+static size_t slot_of(const run_owners *ro, const char *id)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    size_t i = (size_t)h & (RUN_SLOTS - 1);
+    while (ro->id[i] && strcmp(ro->id[i], id))
+        i = (i + 1) & (RUN_SLOTS - 1);
+    return i;
+}
+
 static uint32_t owner_of(const run_owners *ro, const char *id)
 {
-    for (size_t i = 0; i < ro->n; i++)
-        if (!strcmp(ro->id[i], id)) return ro->turn[i];
-    return 0;
+    size_t i = slot_of(ro, id);
+    return ro->id[i] ? ro->turn[i] : 0;
 }
 
 /* Which turn each run id first appeared in. */
@@ -43,11 +54,13 @@ static void map_runs(const ar_rec *rec, const ar_session_result *s, run_owners *
         const ar_turn_result *tr = &s->turns[k];
         for (size_t i = 0; i < tr->n_events; i++) {
             const ar_event *ev = ar_rec_get(rec, s->rec_session, tr->first_event + i);
-            if (!ev || !ev->run_id || ev->kind == AR_EV_FAULT || owner_of(ro, ev->run_id))
-                continue;
+            if (!ev || !ev->run_id || ev->kind == AR_EV_FAULT) continue;
+            size_t slot = slot_of(ro, ev->run_id);
+            if (ro->id[slot]) continue;
             if (ro->n == RUN_IDS_MAX) return;
-            ro->id[ro->n] = ev->run_id;
-            ro->turn[ro->n++] = tr->index;
+            ro->id[slot] = ev->run_id;
+            ro->turn[slot] = tr->index;
+            ro->n++;
         }
     }
 }
