@@ -180,6 +180,21 @@ static void await_turn(ar_loop *loop, const ar_sess_cfg *cfg, sess_state *st, ar
         ar_loop_step(loop, left < STEP_MAX_US ? left : STEP_MAX_US);
     }
     if (st->terminal_seen) ar_loop_step(loop, 0); /* frames that trail the terminal one */
+    /* On a WebSocket nothing marks the end of what a turn sends: a frame that
+     * trails the terminal one by a few ms would be counted as the next
+     * turn's, and a protocol without run ids (the Agents SDK's) could not
+     * tell. So the turn keeps listening until the service has been quiet for
+     * WS_TAIL_QUIET_US (at most WS_TAIL_MAX_US); the turn's own time still
+     * ends at its terminal event. */
+    int64_t tail_end = ar_now_us() + WS_TAIL_MAX_US;
+    while (st->pf->transport == AR_PF_WS && st->terminal_seen && !st->closed &&
+           !atomic_load(cfg->stop) && ar_now_us() < tail_end) {
+        size_t before = st->turn_frames;
+        int64_t quiet_until = ar_now_us() + WS_TAIL_QUIET_US;
+        while (st->turn_frames == before && !st->closed && ar_now_us() < quiet_until)
+            ar_loop_step(loop, quiet_until - ar_now_us());
+        if (st->turn_frames == before) break;
+    }
     /* An SSE response ends after its terminal event; reading it to the end
      * catches events sent after the terminal one (nothing_after_terminal)
      * and frees the connection for the next turn's request. */

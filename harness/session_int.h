@@ -16,6 +16,8 @@
 #define STEP_MAX_US (100 * 1000LL)
 #define BAD_FRAME_CHECKS_MAX 3
 #define SSE_TAIL_US (2 * 1000000LL)
+#define WS_TAIL_QUIET_US (25 * 1000LL)
+#define WS_TAIL_MAX_US (250 * 1000LL)
 
 struct cJSON;
 

@@ -171,6 +171,16 @@ static bool same_str(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
+/* Does execution ex belong to the same call as completion ev? By call id;
+ * on a wire that carries none (netra), a call is its tool and its order:
+ * an execution without a call id pairs with a completion without one, of
+ * the same tool, first open first. */
+static bool same_call(const ar_event *ex, const ar_event *ev)
+{
+    if (ev->call_id) return same_str(ex->call_id, ev->call_id);
+    return !ex->call_id && same_str(ex->tool, ev->tool);
+}
+
 static void check_paired(const ar_turn_obs *o, ar_checks *out)
 {
     ar_vf_msg m;
@@ -196,7 +206,7 @@ static void check_paired(const ar_turn_obs *o, ar_checks *out)
         size_t open = n, done = n;
         for (size_t k = 0; k < i; k++) {
             const ar_event *ex = o->events[k];
-            if (ex->kind != AR_EV_TOOL_EXECUTING || !same_str(ex->call_id, ev->call_id)) continue;
+            if (ex->kind != AR_EV_TOOL_EXECUTING || !same_call(ex, ev)) continue;
             if (completions[k] == 0 && open == n)
                 open = k;
             else if (completions[k] > 0 && done == n)
@@ -208,8 +218,8 @@ static void check_paired(const ar_turn_obs *o, ar_checks *out)
         else if (done < n) {
             completions[done]++;
             problem = "completed more than once";
-        } else if (!ev->call_id) {
-            problem = "tool_completed without a call id";
+        } else if (!ev->call_id && !ev->tool) {
+            problem = "tool_completed without a call id or a tool name";
         } else {
             problem = "tool_completed without an earlier tool_executing";
         }
@@ -229,8 +239,8 @@ static void check_paired(const ar_turn_obs *o, ar_checks *out)
             ar_vf_printf(&probs, "%s", n_probs ? "; " : "");
             vf_call(&probs, ex);
             ar_vf_printf(&probs, " %s at index %zu",
-                         ex->call_id ? "tool_executing never completed"
-                                     : "tool_executing without a call id",
+                         ex->call_id || ex->tool ? "tool_executing never completed"
+                                                 : "tool_executing without a call id or a tool name",
                          k);
         }
         n_probs++;

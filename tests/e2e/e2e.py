@@ -13,6 +13,8 @@ Header lines (at the top of the case file, before the YAML):
   # needs: refagent                     start refagent by hand, export REF_URL
   # needs: netra                        start tests/peers/netra_peer.py, export NETRA_URL
                                         and NETRA_TOKEN (a valid JWT)
+  # needs: netra-beta17                 the same peer on netra beta-17's wire (--wire beta17);
+  #                                     also netra-beta17-fail-tools, netra-beta17-fail-supervisor
   # needs: agui                         start tests/peers/agui/server.mjs, export AGUI_URL
   # needs: agui-broken                  the same with --broken (an out-of-order stream)
   # needs: badsse                       start tests/e2e/badsse.py, export BADSSE_URL
@@ -119,6 +121,19 @@ def main():
             sys.path.insert(0, os.path.join(REPO, "tests/peers"))
             from mint_jwt import mint
             env["NETRA_TOKEN"] = mint(secret, 600)
+        # The netra peer on netra beta-17's wire (--wire beta17): the same token and URL.
+        for flavour, flags in (("netra-beta17", []), ("netra-beta17-fail-tools", ["--fail-tools"]),
+                               ("netra-beta17-fail-supervisor", ["--fail-supervisor"])):
+            if flavour in needs:
+                secret = "agentrig-e2e-secret"
+                penv = dict(env, NETRA_JWT_SECRET=secret)
+                p, url = start_server(["/usr/bin/python3", os.path.join(REPO, "tests/peers/netra_peer.py"),
+                                       "--port", "0", "--lifetime", "120", "--wire", "beta17"] + flags, penv)
+                procs.append(p)
+                env["NETRA_URL"] = url
+                sys.path.insert(0, os.path.join(REPO, "tests/peers"))
+                from mint_jwt import mint
+                env["NETRA_TOKEN"] = mint(secret, 600)
         for flavour in ("agui", "agui-broken", "agui-fail-tools"):
             if flavour in needs:
                 cmd = ["node", os.path.join(REPO, "tests/peers/agui/server.mjs"), "--port", "0",
@@ -211,7 +226,7 @@ def main():
                     print(f"FAIL: no transcript contains: {s}")
                     ok = False
             # A secret of the scenario's profile never reaches a file.
-            if "netra" in needs and env.get("NETRA_TOKEN"):
+            if any(n.startswith("netra") for n in needs) and env.get("NETRA_TOKEN"):
                 for root, _, files in os.walk(out):
                     for name in files:
                         if env["NETRA_TOKEN"] in open(os.path.join(root, name), errors="replace").read():

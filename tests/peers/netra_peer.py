@@ -23,6 +23,16 @@ prints `listening ws://127.0.0.1:PORT/ws` once it accepts connections.
 --fail-tools (or PEER_FAIL_TOOLS=1): every tool call fails ("cost_db unavailable:
 HTTP 503"), the specialists complete with status "error" and the Supervisor still
 answers, saying the data is unavailable. See tests/peers/README.md.
+
+--wire beta17 (or NETRA_PEER_WIRE=beta17): the same flow and answers, but every
+frame shaped the way netra's backend at tag beta-17 (netra-systems/zen, commit
+aebb16f778b51847c4ffdabedd1ccdbcec9de0fc) builds it: one run id per user message,
+no parent_run_id, `reasoning`, `data.parameters`, `results.status`, flat
+agent_completed with `final_response`, agent_error, connection_established, an
+`error_message` frame and close 1008 for a bad token (tests/peers/NETRA_WIRE.md).
+--fail-supervisor (beta17 only, or PEER_FAIL_SUPERVISOR=1): the Supervisor fails
+after thinking and the turn ends with its agent_error.
+The default wire (`--wire legacy`) is unchanged.
 """
 import argparse
 import asyncio
@@ -44,6 +54,7 @@ import websockets.legacy.server
 
 DEFAULT_SECRET = "agentrig-test-secret"
 CLOSE_INVALID_TOKEN = 4401
+CLOSE_POLICY_VIOLATION = 1008  # --wire beta17: netra closes a bad token with 1008
 MAX_FRAME_BYTES = 1024 * 1024
 # A WebSocket close reason is at most 123 bytes (125-byte control payload minus the code).
 MAX_CLOSE_REASON_BYTES = 123
@@ -51,6 +62,7 @@ MAX_CLOSE_REASON_BYTES = 123
 _run_ids = itertools.count(1)
 _call_ids = itertools.count(1)
 _thread_ids = itertools.count(1)
+_conn_ids = itertools.count(1)
 
 # thread id -> {"spend_k": float}: the conversation memory, shared by all connections.
 MEMORY = {}
@@ -220,6 +232,10 @@ class Turn:
         if self.delay_s > 0:
             await asyncio.sleep(self.delay_s)
 
+    def new_run(self, parent):
+        """A run id for the Supervisor (parent None) or a specialist: one per agent here."""
+        return f"run-{next(_run_ids)}"
+
     # The placement of fields differs per event type on purpose (see README.md):
     # agent_started at the root, agent_thinking and tool events under "payload",
     # agent_completed under "data". "type", "thread_id" and "timestamp" are always at the root.
@@ -256,13 +272,125 @@ class Turn:
                                      "result": result}})
         return result
 
+    async def supervisor_failed(self, run_id, exc):
+        raise RuntimeError("--fail-supervisor needs --wire beta17")
+
     async def agent_completed(self, agent, run_id, parent, status, result):
         await self.send({"type": "agent_completed", "thread_id": self.thread_id, "timestamp": now_iso(),
                          "data": {"agent_name": agent, "run_id": run_id, "parent_run_id": parent,
                                   "status": status, "result": result}})
 
 
-async def run_turn(ws, content, thread_id, context, delay_s, fail_tools=False):
+# ---------------------------------------------------------------- the beta17 wire
+
+def now_iso_netra():
+    """netra's timestamps: datetime.now(timezone.utc).isoformat() (microseconds, +00:00)."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+# What netra's UnifiedWebSocketEmitter adds to every flat frame (agent_websocket_bridge.py).
+EMITTER_METADATA = {"coordination_mode": "sequential", "performance_mode": "standard",
+                    "emitter_type": "UnifiedWebSocketEmitter"}
+
+
+class Beta17Turn(Turn):
+    """The same turn, in the frames netra beta-17 sends (tests/peers/NETRA_WIRE.md).
+
+    Bridge-direct frames (agent_started, tool_executing, tool_completed,
+    agent_error) carry the names at the root and the rest under "data"; flat
+    frames (agent_thinking, agent_completed) carry everything at the root.
+    Every agent of the turn shares the request's run id; nothing says which
+    run is the parent: only the agent name "Supervisor" marks the root."""
+
+    def __init__(self, ws, thread_id, delay_s, fail_tools=False, user_id=None):
+        super().__init__(ws, thread_id, delay_s, fail_tools)
+        self.user_id = user_id
+        self.run_id = None
+        self.step = 0
+
+    def new_run(self, parent):
+        if self.run_id is None:
+            self.run_id = f"run-{next(_run_ids)}"
+        return self.run_id
+
+    async def agent_started(self, agent, run_id, parent):
+        context = {"status": "starting", "isolated": True} if agent == "Supervisor" else {}
+        await self.send({"type": "agent_started", "run_id": run_id, "user_id": self.user_id,
+                         "agent_name": agent, "timestamp": now_iso_netra(),
+                         "data": {"status": "started", "context": context,
+                                  "message": f"{agent} has started processing your request"}})
+
+    async def agent_thinking(self, agent, run_id, parent, thought):
+        self.step += 1
+        await self.send({"timestamp": now_iso_netra(), "critical": True, "type": "agent_thinking",
+                         "reasoning": thought, "user_id": None, "thread_id": self.thread_id,
+                         "step_number": self.step, "metadata": dict(EMITTER_METADATA),
+                         "agent_name": agent, "run_id": run_id})
+
+    async def tool(self, agent, run_id, parent, name, fn, args):
+        """Runs the tool; returns its result, or None when it failed."""
+        await self.send({"type": "tool_executing", "run_id": run_id, "user_id": self.user_id,
+                         "agent_name": agent, "tool_name": name, "timestamp": now_iso_netra(),
+                         "data": {"parameters": args, "status": "executing",
+                                  "message": f"{agent} is using {name}"}})
+        t0 = time.monotonic()
+        out = None
+        if self.fail_tools:
+            status, err, err_type = "error", tool_unavailable(name), "ConnectionError"
+        else:
+            try:
+                out, status, err = fn(args.get("spend_k")), "success", None
+            except Exception as exc:  # still pair tool_executing with tool_completed
+                status, err, err_type = "error", str(exc), type(exc).__name__
+        ms = round((time.monotonic() - t0) * 1000.0, 3)
+        # unified_tool_execution.py _send_tool_completed: output is str(result)[:500].
+        res = {"status": status, "duration_ms": ms, "tool_name": name}
+        if status == "success":
+            res["output"] = str(out)[:500] if out else None
+        else:
+            res.update({"error": err, "error_type": err_type, "recoverable": True})
+        await self.send({"type": "tool_completed", "run_id": run_id, "user_id": self.user_id,
+                         "agent_name": agent, "tool_name": name, "timestamp": now_iso_netra(),
+                         "results": res,
+                         "data": {"result": dict(res), "execution_time_ms": ms, "status": "completed",
+                                  "message": f"{agent} completed {name}"}})
+        return out if status == "success" else None
+
+    async def agent_completed(self, agent, run_id, parent, status, result):
+        if agent == "Supervisor":
+            # supervisor_ssot.py: the workflow's result goes under "results".
+            result = {"supervisor_result": "completed", "orchestration_successful": True,
+                      "user_isolation_verified": True, "results": result}
+            extra = {"execution_time_ms": 0}
+        elif status == "success":
+            result = {"status": "completed", "success": True, **result}
+            extra = {}
+        else:
+            # agent_execution_core.py: a failed sub-agent still "completes".
+            result = {"status": "completed", "success": False,
+                      "error": result.get("text") or "Agent execution failed"}
+            extra = {}
+        frame = {"timestamp": now_iso_netra(), "critical": True, "type": "agent_completed",
+                 "status": "completed", "final_response": result, "user_id": None,
+                 "thread_id": self.thread_id, "result": result}
+        frame.update(extra)
+        frame.update({"message": f"{agent} has completed processing your request", "agent_name": agent,
+                      "metadata": dict(EMITTER_METADATA), "run_id": run_id})
+        await self.send(frame)
+
+    async def supervisor_failed(self, run_id, exc):
+        """supervisor_ssot.py's except: agent_error, and no Supervisor agent_completed."""
+        await self.send({"type": "agent_error", "run_id": run_id, "agent_name": "Supervisor",
+                         "timestamp": now_iso_netra(),
+                         "data": {"status": "error",
+                                  "error_message": f"Supervisor execution failed: {exc}",
+                                  "error_context": {"error_type": type(exc).__name__,
+                                                    "agent_step": "unknown", "user_facing": True},
+                                  "message": "Supervisor encountered an issue processing your request"}})
+
+
+async def run_turn(ws, content, thread_id, context, delay_s, fail_tools=False, wire="legacy",
+                   user_id=None, fail_supervisor=False):
     mem = MEMORY.setdefault(thread_id, {"spend_k": None})
     spend = parse_spend_k(context.get("current_spend")) if context else None
     m = SPEND_IN_MESSAGE.search(content)
@@ -273,8 +401,11 @@ async def run_turn(ws, content, thread_id, context, delay_s, fail_tools=False):
     spend_k = mem["spend_k"]
 
     agents, mode = route_for(content)
-    turn = Turn(ws, thread_id, delay_s, fail_tools)
-    sup = f"run-{next(_run_ids)}"
+    if wire == "beta17":
+        turn = Beta17Turn(ws, thread_id, delay_s, fail_tools, user_id)
+    else:
+        turn = Turn(ws, thread_id, delay_s, fail_tools)
+    sup = turn.new_run(None)
     await turn.agent_started("Supervisor", sup, None)
     if agents:
         why = {"optimize": "the request asks for a reduction",
@@ -283,10 +414,13 @@ async def run_turn(ws, content, thread_id, context, delay_s, fail_tools=False):
         await turn.agent_thinking("Supervisor", sup, None, f"Routing to {', '.join(agents)}: {why}.")
     else:
         await turn.agent_thinking("Supervisor", sup, None, "No specialist needed: answering directly.")
+    if fail_supervisor:
+        await turn.supervisor_failed(sup, RuntimeError("orchestration workflow unavailable"))
+        return
 
     parts, tools, result, failed = [], [], {}, []
     for agent in agents:
-        run = f"run-{next(_run_ids)}"
+        run = turn.new_run(sup)
         await turn.agent_started(agent, run, sup)
         args = {"spend": f"{fmt_k(spend_k)}/month" if spend_k is not None else None, "spend_k": spend_k}
         if fail_tools:
@@ -332,6 +466,11 @@ async def send_error(ws, message, thread_id=None):
     if thread_id is not None:
         frame["thread_id"] = thread_id
     await ws.send(json.dumps(frame))
+
+
+async def send_error_beta17(ws, message):
+    """message_handlers.py: {"type": "error", "message": ...}; no run id, no thread id."""
+    await ws.send(json.dumps({"type": "error", "message": message}))
 
 
 def parse_client_frame(raw):
@@ -387,21 +526,46 @@ def token_of(ws):
     return None
 
 
-def make_handler(secret, delay_s, fail_tools=False):
+def make_handler(secret, delay_s, fail_tools=False, wire="legacy", fail_supervisor=False):
     async def handler(ws, path=None):
-        _, why = verify_token(token_of(ws), secret)
+        claims, why = verify_token(token_of(ws), secret)
         if why is not None:
             reason = f"invalid token: {why}".encode()[:MAX_CLOSE_REASON_BYTES].decode("utf-8", "ignore")
             print(f"rejected connection: {reason}", file=sys.stderr, flush=True)
-            await ws.close(code=CLOSE_INVALID_TOKEN, reason=reason)
+            if wire == "beta17":
+                # websocket_ssot.py:842-843: an error_message frame, then 1008.
+                await ws.send(json.dumps({"type": "error_message", "error_code": "AUTH_FAILED",
+                                          "error_message": reason, "details": {},
+                                          "timestamp": time.time(), "recovery_suggestions": None}))
+                await ws.close(code=CLOSE_POLICY_VIOLATION, reason="Authentication failed")
+            else:
+                await ws.close(code=CLOSE_INVALID_TOKEN, reason=reason)
             return
+        user_id = str(claims.get("sub", "unknown"))
         try:
+            if wire == "beta17":
+                # websocket_ssot.py:974-988: a ServerMessage (float timestamp) right after auth.
+                await ws.send(json.dumps({
+                    "type": "connection_established",
+                    "data": {"mode": "main", "user_id": user_id[:8] + "...",
+                             "connection_id": f"conn-{next(_conn_ids)}",
+                             "golden_path_events": ["agent_started", "agent_thinking", "tool_executing",
+                                                    "tool_completed", "agent_completed"],
+                             "features": {}, "timestamp": now_iso_netra()},
+                    "timestamp": time.time(), "server_id": None, "correlation_id": None}))
             async for raw in ws:
                 content, thread_id, context, err = parse_client_frame(raw)
                 if err is not None:
-                    await send_error(ws, err)
+                    if wire == "beta17":
+                        await send_error_beta17(ws, err)
+                    else:
+                        await send_error(ws, err)
                     continue
-                await run_turn(ws, content, thread_id, context, delay_s, fail_tools)
+                if wire == "beta17":
+                    await run_turn(ws, content, thread_id, context, delay_s, fail_tools, wire,
+                                   user_id, fail_supervisor)
+                else:
+                    await run_turn(ws, content, thread_id, context, delay_s, fail_tools)
         except websockets.ConnectionClosed:
             pass
     return handler
@@ -425,7 +589,8 @@ async def main_async(args):
     fail_tools = args.fail_tools or os.environ.get("PEER_FAIL_TOOLS") == "1"
     if fail_tools:
         print("netra_peer: --fail-tools: every tool call fails", file=sys.stderr, flush=True)
-    handler = make_handler(secret, args.delay_ms / 1000.0, fail_tools)
+    print(f"netra_peer: wire {args.wire}", file=sys.stderr, flush=True)
+    handler = make_handler(secret, args.delay_ms / 1000.0, fail_tools, args.wire, args.fail_supervisor)
     server = await websockets.serve(handler, "127.0.0.1", args.port,
                                     create_protocol=PeerProtocol, subprotocols=["jwt"],
                                     process_request=only_ws_path, max_size=MAX_FRAME_BYTES)
@@ -446,9 +611,20 @@ def main():
                     help="pause after each event so the turn really streams (default 2)")
     ap.add_argument("--fail-tools", action="store_true",
                     help="every tool call fails (also PEER_FAIL_TOOLS=1); the turn still ends with an answer")
+    ap.add_argument("--wire", choices=["legacy", "beta17"], default=None,
+                    help="frame shapes: legacy (default; also NETRA_PEER_WIRE) or beta17 (netra beta-17's)")
+    ap.add_argument("--fail-supervisor", action="store_true",
+                    help="beta17 only (also PEER_FAIL_SUPERVISOR=1): the Supervisor fails with agent_error")
     args = ap.parse_args()
     if args.lifetime <= 0:
         ap.error("--lifetime must be > 0")
+    if args.wire is None:
+        args.wire = os.environ.get("NETRA_PEER_WIRE") or "legacy"
+    if args.wire not in ("legacy", "beta17"):
+        ap.error(f"NETRA_PEER_WIRE must be legacy or beta17, got {args.wire!r}")
+    args.fail_supervisor = args.fail_supervisor or os.environ.get("PEER_FAIL_SUPERVISOR") == "1"
+    if args.fail_supervisor and args.wire != "beta17":
+        ap.error("--fail-supervisor needs --wire beta17 (the legacy wire has no agent_error)")
     asyncio.run(main_async(args))
     return 0
 

@@ -174,6 +174,271 @@ static void netra_merges_root_payload_and_data(void **state)
     ar_pf_free(p);
 }
 
+/* netra's beta-17 wire (tests/peers/NETRA_WIRE.md, netra_peer.py --wire beta17):
+ * one run id for every agent, no parent_run_id, fields flat or under data,
+ * the outcome in results.status / result.success, the answer in final_response. */
+static void netra_decodes_beta17_frames(void **state)
+{
+    (void)state;
+    ar_profile *p = builtin("netra");
+    ar_event ev;
+
+    /* After auth: set aside, never an event of the turn, never the end. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"connection_established\",\"data\":{\"mode\":\"main\"},"
+                            "\"timestamp\":1758207361.12,\"server_id\":null}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_OTHER);
+    assert_false(ev.terminal);
+    ar_event_clear(&ev);
+
+    /* agent_started (bridge-direct): names at the root, boilerplate under data. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_started\",\"run_id\":\"R\",\"user_id\":\"u\","
+                            "\"agent_name\":\"Supervisor\",\"timestamp\":\"2025-09-18T14:56:01.123456+00:00\","
+                            "\"data\":{\"status\":\"started\",\"context\":{},\"message\":"
+                            "\"Supervisor has started processing your request\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_AGENT_STARTED);
+    assert_string_equal(ev.agent, "Supervisor");
+    assert_string_equal(ev.run_id, "R");
+    assert_null(ev.parent_run_id);
+    assert_null(ev.text); /* "... has started processing" is not text */
+    assert_int_equal(ev.status, AR_ST_NONE);
+    ar_event_clear(&ev);
+
+    /* agent_thinking (flat): the text is `reasoning`. */
+    assert_int_equal(decode(p,
+                            "{\"timestamp\":\"t\",\"critical\":true,\"type\":\"agent_thinking\","
+                            "\"reasoning\":\"Routing to Data.\",\"user_id\":null,\"thread_id\":\"th\","
+                            "\"step_number\":1,\"agent_name\":\"Supervisor\",\"run_id\":\"R\"}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_AGENT_THINKING);
+    assert_string_equal(ev.text, "Routing to Data.");
+    assert_string_equal(ev.thread_id, "th");
+    ar_event_clear(&ev);
+
+    /* tool_executing: args under data.parameters; no call id on the wire, so
+     * the tool name is the pairing key. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"tool_executing\",\"run_id\":\"R\",\"agent_name\":\"Data\","
+                            "\"tool_name\":\"cost_db\",\"timestamp\":\"t\",\"data\":{\"parameters\":"
+                            "{\"spend\":\"$50K/month\"},\"status\":\"executing\",\"message\":"
+                            "\"Data is using cost_db\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_TOOL_EXECUTING);
+    assert_string_equal(ev.tool, "cost_db");
+    assert_null(ev.call_id); /* beta17 has none: unknown, never made up */
+    assert_string_equal(ev.args, "{\"spend\":\"$50K/month\"}");
+    assert_int_equal(ev.status, AR_ST_NONE);
+    assert_null(ev.text);
+    ar_event_clear(&ev);
+
+    /* tool_completed: the outcome is results.status; data.status is always
+     * "completed" and means nothing. */
+    static const char *const outcomes[][2] = {{"success", "ok"}, {"error", "error"},
+                                              {"timeout", "error"}};
+    for (size_t i = 0; i < 3; i++) {
+        char f[600];
+        snprintf(f, sizeof f,
+                 "{\"type\":\"tool_completed\",\"run_id\":\"R\",\"agent_name\":\"Data\","
+                 "\"tool_name\":\"cost_db\",\"results\":{\"status\":\"%s\",\"duration_ms\":3.1,"
+                 "\"tool_name\":\"cost_db\",%s},\"data\":{\"result\":{\"status\":\"%s\"},"
+                 "\"execution_time_ms\":3.1,\"status\":\"completed\"}}",
+                 outcomes[i][0],
+                 i == 0 ? "\"output\":\"{'monthly_usd': 50000}\""
+                        : "\"error\":\"cost_db unavailable: HTTP 503\"",
+                 outcomes[i][0]);
+        assert_int_equal(decode(p, f, &ev, NULL), AR_OK);
+        assert_int_equal(ev.kind, AR_EV_TOOL_COMPLETED);
+        assert_null(ev.call_id);
+        assert_int_equal(ev.status, i == 0 ? AR_ST_OK : AR_ST_ERROR);
+        if (i == 0) {
+            assert_string_equal(ev.result, "{'monthly_usd': 50000}");
+            assert_null(ev.error);
+        } else {
+            assert_null(ev.result); /* a failure has no output, never the error dict */
+            assert_string_equal(ev.error, "cost_db unavailable: HTTP 503");
+        }
+        ar_event_clear(&ev);
+    }
+    /* Only data.status "completed": the outcome is unknown, never ok. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"tool_completed\",\"agent_name\":\"Data\",\"tool_name\":"
+                            "\"cost_db\",\"data\":{\"status\":\"completed\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.status, AR_ST_NONE);
+    ar_event_clear(&ev);
+
+    /* A sub-agent's agent_completed (flat): same run id, no parent; status
+     * "completed" is no outcome, result.success is; it never ends the turn. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_completed\",\"status\":\"completed\",\"final_response\":"
+                            "{\"status\":\"completed\",\"success\":true,\"text\":\"Spend is $50K.\"},"
+                            "\"thread_id\":\"th\",\"result\":{\"status\":\"completed\",\"success\":true,"
+                            "\"text\":\"Spend is $50K.\"},\"message\":\"Data has completed processing "
+                            "your request\",\"agent_name\":\"Data\",\"run_id\":\"R\"}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_AGENT_COMPLETED);
+    assert_string_equal(ev.agent, "Data");
+    assert_int_equal(ev.status, AR_ST_OK);
+    assert_null(ev.text); /* no answer string: not the boilerplate message */
+    assert_false(ev.terminal);
+    ar_event_clear(&ev);
+    /* A failed sub-agent: result.success false is an error, still not the end. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_completed\",\"status\":\"completed\",\"final_response\":"
+                            "{\"status\":\"completed\",\"success\":false,\"error\":\"cost_db failed.\"},"
+                            "\"result\":{\"status\":\"completed\",\"success\":false,\"error\":"
+                            "\"cost_db failed.\"},\"agent_name\":\"Data\",\"run_id\":\"R\"}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.status, AR_ST_ERROR);
+    assert_string_equal(ev.error, "cost_db failed.");
+    assert_false(ev.terminal);
+    ar_event_clear(&ev);
+    /* Neither success nor a legacy status: unknown, never ok. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_completed\",\"status\":\"completed\",\"result\":{},"
+                            "\"agent_name\":\"Data\",\"run_id\":\"R\"}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.status, AR_ST_NONE);
+    ar_event_clear(&ev);
+
+    /* The Supervisor's agent_completed ends the turn; the answer is inside
+     * final_response (an object), never its boilerplate message. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_completed\",\"status\":\"completed\",\"final_response\":"
+                            "{\"supervisor_result\":\"completed\",\"orchestration_successful\":true,"
+                            "\"results\":{\"response\":\"Current spend is $50K/month.\"}},"
+                            "\"result\":{\"supervisor_result\":\"completed\",\"orchestration_successful\":"
+                            "true,\"results\":{\"response\":\"Current spend is $50K/month.\"}},"
+                            "\"execution_time_ms\":0,\"message\":\"Supervisor has completed processing "
+                            "your request\",\"agent_name\":\"Supervisor\",\"run_id\":\"R\"}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_AGENT_COMPLETED);
+    assert_int_equal(ev.status, AR_ST_OK);
+    assert_string_equal(ev.text, "Current spend is $50K/month.");
+    assert_true(ev.terminal);
+    ar_event_clear(&ev);
+    /* Without an answer string inside: no text (unknown), not the boilerplate. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_completed\",\"status\":\"completed\",\"final_response\":"
+                            "{\"supervisor_result\":\"completed\",\"orchestration_successful\":false,"
+                            "\"results\":{\"data\":[1]}},\"result\":{\"orchestration_successful\":false},"
+                            "\"message\":\"Supervisor has completed processing your request\","
+                            "\"agent_name\":\"Supervisor\",\"run_id\":\"R\"}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.status, AR_ST_ERROR);
+    assert_null(ev.text);
+    assert_true(ev.terminal);
+    ar_event_clear(&ev);
+    /* final_response as the string the schema declares is the answer. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_completed\",\"status\":\"completed\",\"final_response\":"
+                            "\"Spend is $50K.\",\"agent_name\":\"Supervisor\",\"run_id\":\"R\"}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_string_equal(ev.text, "Spend is $50K.");
+    assert_int_equal(ev.status, AR_ST_NONE);
+    ar_event_clear(&ev);
+
+    /* agent_error: the Supervisor's ends the turn (no agent_completed comes);
+     * a sub-agent's does not. */
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_error\",\"run_id\":\"R\",\"agent_name\":\"Supervisor\","
+                            "\"timestamp\":\"t\",\"data\":{\"status\":\"error\",\"error_message\":"
+                            "\"Supervisor execution failed: boom\",\"message\":\"Supervisor encountered "
+                            "an issue processing your request\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_ERROR);
+    assert_int_equal(ev.status, AR_ST_ERROR);
+    assert_string_equal(ev.text, "Supervisor execution failed: boom");
+    assert_string_equal(ev.error, "Supervisor execution failed: boom");
+    assert_true(ev.terminal);
+    ar_event_clear(&ev);
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_error\",\"run_id\":\"R\",\"agent_name\":\"Data\","
+                            "\"data\":{\"status\":\"error\",\"error_message\":\"x\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_ERROR);
+    assert_false(ev.terminal);
+    ar_event_clear(&ev);
+
+    /* Request-level errors: the plain error frame and the auth failure. */
+    assert_int_equal(decode(p, "{\"type\":\"error\",\"message\":\"Please enter a message\"}", &ev,
+                            NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_ERROR);
+    assert_string_equal(ev.text, "Please enter a message");
+    assert_true(ev.terminal);
+    ar_event_clear(&ev);
+    assert_int_equal(decode(p,
+                            "{\"type\":\"error_message\",\"error_code\":\"AUTH_FAILED\","
+                            "\"error_message\":\"invalid token\",\"details\":{},\"timestamp\":1.5}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.kind, AR_EV_ERROR);
+    assert_string_equal(ev.text, "invalid token");
+    ar_event_clear(&ev);
+    ar_pf_free(p);
+}
+
+/* The legacy wire (netra_peer.py's default) decodes as before: a sub-agent's
+ * agent_completed carries a parent and does not end the turn; a failed tool's
+ * status is payload.status. */
+static void netra_legacy_wire_unchanged(void **state)
+{
+    (void)state;
+    ar_profile *p = builtin("netra");
+    ar_event ev;
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_completed\",\"thread_id\":\"t\",\"data\":{\"agent_name\":"
+                            "\"Data\",\"run_id\":\"run-2\",\"parent_run_id\":\"run-1\",\"status\":"
+                            "\"error\",\"result\":{\"text\":\"cost_db failed.\",\"error\":\"HTTP 503\"}}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.status, AR_ST_ERROR);
+    assert_string_equal(ev.error, "HTTP 503");
+    assert_false(ev.terminal);
+    ar_event_clear(&ev);
+    assert_int_equal(decode(p,
+                            "{\"type\":\"tool_completed\",\"payload\":{\"agent_name\":\"Data\","
+                            "\"tool_name\":\"cost_db\",\"tool_call_id\":\"call-1\",\"status\":\"error\","
+                            "\"error\":\"cost_db unavailable: HTTP 503\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_int_equal(ev.status, AR_ST_ERROR);
+    assert_string_equal(ev.call_id, "call-1");
+    assert_string_equal(ev.error, "cost_db unavailable: HTTP 503");
+    ar_event_clear(&ev);
+    assert_int_equal(decode(p,
+                            "{\"type\":\"agent_thinking\",\"payload\":{\"agent_name\":\"Data\","
+                            "\"thought\":\"Looking up spend.\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_string_equal(ev.text, "Looking up spend.");
+    ar_event_clear(&ev);
+    assert_int_equal(decode(p, "{\"type\":\"error\",\"payload\":{\"message\":\"invalid JSON\"}}",
+                            &ev, NULL),
+                     AR_OK);
+    assert_string_equal(ev.text, "invalid JSON");
+    assert_true(ev.terminal);
+    ar_event_clear(&ev);
+    ar_pf_free(p);
+}
+
 static void agui_maps_steps_tools_deltas_and_the_run(void **state)
 {
     (void)state;
@@ -770,6 +1035,8 @@ int main(void)
         cmocka_unit_test(native_decodes_every_field),
         cmocka_unit_test(bad_frames_become_error_events_that_keep_the_bytes),
         cmocka_unit_test(netra_merges_root_payload_and_data),
+        cmocka_unit_test(netra_decodes_beta17_frames),
+        cmocka_unit_test(netra_legacy_wire_unchanged),
         cmocka_unit_test(agui_maps_steps_tools_deltas_and_the_run),
         cmocka_unit_test(send_templates_fill_text_and_json_values),
         cmocka_unit_test(predicates_prefixes_and_field_conditions),

@@ -262,17 +262,33 @@ static void test_paired_completion_without_executing(void **state)
     fx_free(f);
 }
 
+/* A wire without call ids (netra) pairs a call by its tool and its order;
+ * a completion that names neither pairs with nothing. */
 static void test_paired_missing_call_id(void **state)
 {
     fx *f = fx_new();
     fx_ev(f, AR_EV_TOOL_EXECUTING, "D", "search", NULL);
+    fx_ev(f, AR_EV_TOOL_EXECUTING, "D", "price", NULL);
     fx_ev(f, AR_EV_TOOL_COMPLETED, "D", "search", NULL);
+    fx_ev(f, AR_EV_TOOL_COMPLETED, "D", "price", NULL);
     ar_expect_events e = paired_rule();
+    ar_val_events(&e, &f->obs, &f->out);
+    assert_true(fx_check(f, 0)->passed);
+    fx_free(f);
+
+    /* Mutation: search's result never came; price completed twice. */
+    f = fx_new();
+    fx_ev(f, AR_EV_TOOL_EXECUTING, "D", "search", NULL);
+    fx_ev(f, AR_EV_TOOL_EXECUTING, "D", "price", NULL);
+    fx_ev(f, AR_EV_TOOL_COMPLETED, "D", "price", NULL);
+    fx_ev(f, AR_EV_TOOL_COMPLETED, "D", "price", NULL);
+    fx_ev(f, AR_EV_TOOL_COMPLETED, "D", NULL, NULL);
     ar_val_events(&e, &f->obs, &f->out);
     const ar_check *c = fx_check(f, 0);
     assert_false(c->passed);
-    assert_has(c, "call (none) (search) tool_completed without a call id at index 1");
-    assert_has(c, "call (none) (search) tool_executing without a call id at index 0");
+    assert_has(c, "call (none) (price) completed more than once at index 3");
+    assert_has(c, "call (none) ((none)) tool_completed without a call id or a tool name at index 4");
+    assert_has(c, "call (none) (search) tool_executing never completed at index 0");
     fx_free(f);
 }
 
