@@ -36,6 +36,7 @@
 #define PX_IDLE_US (300LL * 1000000) /* a keep-alive client may stay quiet this long */
 #define PX_READ_US (60LL * 1000000)  /* to finish a request once it started */
 #define PX_DEFAULT_UPSTREAM_US (30LL * 1000000)
+#define PX_DEFAULT_HEAD_US (10LL * 1000000)
 #define PX_IN_MAX_BYTES (PX_HEAD_MAX_BYTES + PX_BODY_MAX_BYTES + 64 * 1024)
 
 static void set_nonblock(int fd)
@@ -51,14 +52,21 @@ static void *conn_main(void *arg)
     px_conn *c = arg;
     ar_proxy *p = c->p;
     set_nonblock(c->fd);
+    bool fresh = true; /* a client connects to send a request: it gets head_us, not the idle time */
     while (c->fd >= 0) {
         px_msg req;
         px_msg_init(&req);
         const char *why = NULL;
         int64_t now = ar_now_us();
-        px_io_rc rc = px_http_read_head(c->fd, &c->in, &req, true, p->stop_pipe[0],
-                                        now + PX_IDLE_US, now + PX_IDLE_US + PX_READ_US, &why);
+        int64_t first_us = now + (fresh ? p->head_us : PX_IDLE_US);
+        px_io_rc rc = px_http_read_head(c->fd, &c->in, &req, true, p->stop_pipe[0], first_us,
+                                        first_us + PX_READ_US, p->head_us, &why);
+        fresh = false;
         int64_t at_us = ar_now_us();
+        if (rc == PX_IO_TIMEOUT && c->in.len) {
+            rc = PX_IO_BAD;
+            why = "request head not complete in time";
+        }
         if (rc == PX_IO_OK && !req.chunked && req.content_length > PX_BODY_MAX_BYTES) {
             rc = PX_IO_TOOBIG;
             why = "body over 16 MiB";
@@ -74,7 +82,7 @@ static void *conn_main(void *arg)
         if (rc == PX_IO_OK) {
             ar_px_handle(c, &req, at_us);
         } else if (rc == PX_IO_TOOBIG || rc == PX_IO_BAD) {
-            int status = rc == PX_IO_BAD ? 400
+            int status = rc == PX_IO_BAD ? (strstr(why ? why : "", "in time") ? 408 : 400)
                          : strstr(why ? why : "", "head")   ? 431
                          : strstr(why ? why : "", "header") ? 431
                                                             : 413;
@@ -329,6 +337,14 @@ ar_err ar_px_start(const ar_px_cfg *cfg, ar_proxy **out, char *err, size_t err_l
     atomic_init(&p->requests, 0);
     atomic_init(&p->turn, 0);
     ar_err e;
+    p->head_us = cfg->head_timeout_us;
+    const char *env = getenv("AGENTRIG_PROXY_HEAD_TIMEOUT");
+    if (p->head_us <= 0 && env && (ar_parse_duration(env, &p->head_us) || p->head_us <= 0)) {
+        e = fail(err, err_len, AR_EINVAL,
+                 "AGENTRIG_PROXY_HEAD_TIMEOUT='%s' is not a duration above 0 (e.g. 10s)", env);
+        goto out;
+    }
+    if (p->head_us <= 0) p->head_us = PX_DEFAULT_HEAD_US;
     if ((e = parse_upstream(p, cfg->upstream, err, err_len))) goto out;
     size_t n = cfg->n_rules;
     if (n) {

@@ -145,6 +145,15 @@ typedef struct {
     ar_px_hit_fn on_hit; /* may be NULL; called from proxy threads */
     void *user;
     int64_t upstream_timeout_us; /* connect + response timeout to upstream; default 30 s */
+    /*
+     * A request head must be whole this long after its first byte, and a new
+     * connection's first head this long after the accept (then 408, or a
+     * silent close when nothing came), so slow or silent clients cannot hold
+     * the 1,024 connections. 0: $AGENTRIG_PROXY_HEAD_TIMEOUT (a duration,
+     * "10s", "500ms") if set, else 10 s. Kept-alive connections may still
+     * idle 300 s between requests.
+     */
+    int64_t head_timeout_us;
 } ar_px_cfg;
 
 typedef struct ar_proxy ar_proxy;

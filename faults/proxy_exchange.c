@@ -339,7 +339,7 @@ static px_io_rc exchange(px_ex *ex, px_decision *d, int64_t deadline_us, px_msg 
         if (!rc) {
             ar_buf_reset(&c->uin);
             rc = px_http_read_head(c->ufd, &c->uin, resp, false, stop_fd(c), deadline_us,
-                                   deadline_us, &why);
+                                   deadline_us, 0, &why);
             if (rc == PX_IO_CLOSED && reused && c->uin.len == 0) {
                 ar_px_close_fd(&c->ufd);
                 px_msg_clear(resp);

@@ -199,6 +199,14 @@ static void consume(ar_buf *in, size_t n)
     in->ptr[in->len] = '\0';
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 /*
  * Decodes whole chunks from in starting at *pos into body. Returns OK when the
  * last chunk (and trailers) were read, TIMEOUT (meaning "need more") otherwise.
@@ -219,12 +227,20 @@ static px_io_rc dechunk(ar_buf *in, size_t *pos, ar_buf *body, bool *in_trailers
             if (line_len <= 2 && (line_len == 1 || p[0] == '\r')) return PX_IO_OK;
             continue;
         }
-        char *end;
-        errno = 0;
-        unsigned long long size = strtoull(p, &end, 16);
-        if (end == p || errno || (*end != '\r' && *end != '\n' && *end != ';' && *end != ' '))
+        /* By hand, not strtoull: that takes "-1" (as 2^64 - 1, which
+         * looked like a body over the cap: 413), " 1", "+1" and "0x1". The
+         * size is hex digits, then optional whitespace, extensions or CRLF. */
+        const char *end = p;
+        uint64_t size = 0;
+        bool too_big = false;
+        for (; end < nl && hex_value(*end) >= 0; end++) {
+            size = size * 16 + (uint64_t)hex_value(*end);
+            if (size > PX_BODY_MAX_BYTES) too_big = true, size = PX_BODY_MAX_BYTES + 1;
+        }
+        if (end == p || (*end != '\r' && *end != '\n' && *end != ';' && *end != ' ' &&
+                         *end != '\t'))
             return *why = "malformed chunk size", PX_IO_BAD;
-        if (size > PX_BODY_MAX_BYTES) return *why = "body over 16 MiB", PX_IO_TOOBIG;
+        if (too_big) return *why = "body over 16 MiB", PX_IO_TOOBIG;
         if (size == 0) {
             *pos += line_len;
             *in_trailers = true;
@@ -242,17 +258,25 @@ static px_io_rc dechunk(ar_buf *in, size_t *pos, ar_buf *body, bool *in_trailers
 }
 
 px_io_rc px_http_read_head(int fd, ar_buf *in, px_msg *m, bool is_request, int stop_fd,
-                           int64_t first_deadline_us, int64_t deadline_us, const char **why)
+                           int64_t first_deadline_us, int64_t deadline_us, int64_t head_us,
+                           const char **why)
 {
     *why = NULL;
     size_t hl;
     px_io_rc rc;
+    /* The head's own clock starts at its first byte: a client that trickles
+     * one byte a second must not hold a connection for the full deadline. */
+    if (head_us > 0 && in->len && ar_now_us() + head_us < deadline_us)
+        deadline_us = ar_now_us() + head_us;
     while (!(hl = head_end(in->ptr ? in->ptr : "", in->len))) {
         if (in->len >= PX_HEAD_MAX_BYTES) return *why = "head over 64 KiB", PX_IO_TOOBIG;
-        rc = px_io_read_more(fd, in, stop_fd, in->len ? deadline_us : first_deadline_us);
+        bool first = !in->len;
+        rc = px_io_read_more(fd, in, stop_fd, first ? first_deadline_us : deadline_us);
         if (rc == PX_IO_TOOBIG) return *why = "head over 64 KiB", PX_IO_TOOBIG;
         if (rc == PX_IO_CLOSED && in->len) return *why = "connection closed mid-head", PX_IO_BAD;
         if (rc) return rc;
+        if (first && head_us > 0 && ar_now_us() + head_us < deadline_us)
+            deadline_us = ar_now_us() + head_us;
     }
     if (hl > PX_HEAD_MAX_BYTES) return *why = "head over 64 KiB", PX_IO_TOOBIG;
     m->head = ar_strndup(in->ptr, hl);

@@ -136,10 +136,12 @@ const char *px_http_reason(int status);
 /*
  * Reads the head of one message from fd (through in, which keeps whatever
  * follows it) into m. first_deadline_us bounds the wait for the first byte,
- * deadline_us the rest. On PX_IO_BAD / PX_IO_TOOBIG *why is a static reason.
+ * deadline_us the rest, and head_us (> 0) the time from the first byte to
+ * the last. On PX_IO_BAD / PX_IO_TOOBIG *why is a static reason.
  */
 px_io_rc px_http_read_head(int fd, ar_buf *in, px_msg *m, bool is_request, int stop_fd,
-                           int64_t first_deadline_us, int64_t deadline_us, const char **why);
+                           int64_t first_deadline_us, int64_t deadline_us, int64_t head_us,
+                           const char **why);
 /*
  * Reads the body announced by m's head into m->body (decoded), consuming it
  * from in. For responses, req_method says whether a body may follow (HEAD).
@@ -189,6 +191,7 @@ struct ar_proxy {
     ar_px_hit_fn on_hit;
     void *user;
     int64_t upstream_timeout_us;
+    int64_t head_us; /* ar_px_cfg.head_timeout_us, resolved */
     struct sockaddr_storage up_addr;
     socklen_t up_addr_len;
     char up_hostport[280];

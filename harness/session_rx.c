@@ -30,17 +30,41 @@ static void on_close(void *user, ar_err why, int close_code, const char *detail)
     snprintf(st->close_detail, sizeof st->close_detail, "%s", detail ? detail : "closed");
 }
 
+/* Length of the well-formed UTF-8 sequence starting at s (RFC 3629), 0 if none. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char b = s[0];
+    size_t len = b < 0x80 ? 1 : b < 0xC2 ? 0 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF5 ? 4 : 0;
+    if (!len || len > n) return 0;
+    for (size_t k = 1; k < len; k++)
+        if ((s[k] & 0xC0) != 0x80) return 0;
+    if ((b == 0xE0 && s[1] < 0xA0) || (b == 0xED && s[1] > 0x9F) || (b == 0xF0 && s[1] < 0x90) ||
+        (b == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return len;
+}
+
 static void frame_problem(sess_state *st, const ar_event *ev, size_t index)
 {
     st->bad_frames++;
     if (!st->checks) return;
     if (st->bad_frames > BAD_FRAME_CHECKS_MAX) return; /* the transcript has the rest */
+    /* The excerpt goes into a check message, which is printed and written
+     * into every report: bytes that are not UTF-8 text (a frame that is not
+     * UTF-8, a character cut at 80 bytes) become '.', like control bytes. */
     char excerpt[96];
     size_t n = ev->raw_len < 80 ? ev->raw_len : 80;
     size_t k = 0;
     for (size_t i = 0; i < n && k + 1 < sizeof excerpt; i++) {
-        unsigned char ch = (unsigned char)ev->raw[i];
-        excerpt[k++] = (ev->raw_binary || ch < 0x20 || ch == 0x7f) ? '.' : (char)ch;
+        const unsigned char *u = (const unsigned char *)ev->raw + i;
+        size_t len = ev->raw_binary ? 0 : utf8_seq_len(u, n - i);
+        if (len > 1) {
+            memcpy(excerpt + k, u, len);
+            k += len;
+            i += len - 1;
+            continue;
+        }
+        excerpt[k++] = (len == 0 || *u < 0x20 || *u == 0x7f) ? '.' : (char)*u;
     }
     excerpt[k] = '\0';
     ar_checks_add(st->checks, "frames", false, "frames: frame #%zu: %s; first bytes: \"%s\"%s",

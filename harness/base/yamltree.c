@@ -633,3 +633,157 @@ ar_srcloc ar_yt_loc_of(ar_yt *l, const yaml_node_t *n)
     const char *file = l->loc_file ? l->loc_file : l->file;
     return (ar_srcloc){file, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1};
 }
+
+/* Caps */
+
+/* Block levels are keyed by column * 2, plus 1 for a sequence: "- " may sit
+ * at its parent mapping's own indentation and is still one level deeper. */
+typedef struct {
+    const char *s;
+    size_t ls, eol; /* the line being scanned */
+    int line;       /* 1-based */
+    size_t flow;    /* open [ and { */
+    char quote;     /* inside a quoted scalar: ' or " */
+    bool tok;       /* a node may start here (after an indicator) */
+    bool pending;   /* after "- ", "? " or ": " in block context: the next content nests */
+    int key_col;    /* >= 0: a scalar there after "- " turns into a mapping if ": " follows */
+    int block_sc;   /* >= 0: inside a block scalar whose parent is at this column */
+    int key[AR_YT_MAX_DEPTH + 1];
+    size_t n_key; /* open block levels */
+} yt_scan;
+
+static bool ar_yt_blank_at(const yt_scan *sc, size_t k)
+{
+    return k >= sc->eol || sc->s[k] == ' ' || sc->s[k] == '\t' || sc->s[k] == '\r';
+}
+
+static bool ar_yt_too_deep(ar_yt *l, yt_scan *sc, size_t k)
+{
+    if (sc->n_key + sc->flow <= AR_YT_MAX_DEPTH) return false;
+    ar_yt_fail_at(l, AR_EINVAL, sc->line, (int)(k - sc->ls) + 1, "nested deeper than %d levels",
+                  AR_YT_MAX_DEPTH);
+    return true;
+}
+
+/* The block node whose content starts at k; false (l->err set) when one too many. */
+static bool ar_yt_block_at(ar_yt *l, yt_scan *sc, size_t k)
+{
+    int key = (int)(k - sc->ls) * 2 + (sc->s[k] == '-' && ar_yt_blank_at(sc, k + 1));
+    while (sc->n_key && sc->key[sc->n_key - 1] > key)
+        sc->n_key--;
+    if (sc->n_key && sc->key[sc->n_key - 1] == key) return true; /* a sibling */
+    sc->key[sc->n_key++] = key;
+    return !ar_yt_too_deep(l, sc, k);
+}
+
+/* One character outside quotes at k: how many to skip, 0 to end the line. */
+static size_t ar_yt_scan_char(ar_yt *l, yt_scan *sc, size_t k, bool *fail)
+{
+    char c = sc->s[k];
+    bool block = sc->flow == 0;
+    if (c == '#' && (k == sc->ls || sc->s[k - 1] == ' ' || sc->s[k - 1] == '\t')) return 0;
+    if (c == ' ' || c == '\t' || c == '\r') return 1;
+    if (sc->tok && block && (c == '|' || c == '>')) {
+        sc->block_sc = sc->n_key ? sc->key[sc->n_key - 1] / 2 : 0;
+        return 0;
+    }
+    if (sc->tok && (c == '!' || c == '&')) { /* a tag or an anchor: the node follows */
+        size_t n = 1;
+        while (!ar_yt_blank_at(sc, k + n))
+            n++;
+        return n;
+    }
+    if (block && sc->pending) { /* what "- " holds: a sequence, a mapping, or a leaf */
+        sc->pending = false;
+        if ((c == '-' || c == '?') && ar_yt_blank_at(sc, k + 1)) {
+            if (!ar_yt_block_at(l, sc, k)) return *fail = true, 0;
+        } else if (c != '[' && c != '{') { /* a flow collection counts itself */
+            sc->key_col = (int)(k - sc->ls);
+        }
+    }
+    if ((c == '[' || c == '{') && (sc->tok || !block)) {
+        sc->flow++;
+        sc->tok = true;
+        return ar_yt_too_deep(l, sc, k) ? (*fail = true, 0) : 1;
+    }
+    if (!block && (c == ']' || c == '}')) return sc->flow--, sc->tok = false, 1;
+    if (!block && c == ',') return sc->tok = true, 1;
+    if ((c == ':' || ((c == '-' || c == '?') && sc->tok)) &&
+        (ar_yt_blank_at(sc, k + 1) || (!block && c == ':'))) {
+        if (block && c == ':' && sc->key_col >= 0 &&
+            !ar_yt_block_at(l, sc, sc->ls + (size_t)sc->key_col))
+            return *fail = true, 0;
+        sc->key_col = -1;
+        sc->tok = true;
+        sc->pending = block;
+        return 1;
+    }
+    if (sc->tok && (c == '\'' || c == '"')) sc->quote = c;
+    sc->tok = false; /* a quoted or plain scalar */
+    return 1;
+}
+
+/* The rest of a line from k: quotes, comments, indicators, brackets. */
+static bool ar_yt_scan_line(ar_yt *l, yt_scan *sc, size_t k)
+{
+    while (k < sc->eol) {
+        char c = sc->s[k];
+        if (sc->quote) {
+            if (sc->quote == '"' && c == '\\')
+                k++; /* an escape: the next byte is not the end */
+            else if (c == sc->quote && c == '\'' && k + 1 < sc->eol && sc->s[k + 1] == '\'')
+                k++; /* '' is a quote inside '...' */
+            else if (c == sc->quote)
+                sc->quote = 0;
+            k++;
+            continue;
+        }
+        bool fail = false;
+        size_t n = ar_yt_scan_char(l, sc, k, &fail);
+        if (fail) return false;
+        if (!n) break;
+        k += n;
+    }
+    return true;
+}
+
+ar_err ar_yt_check_caps(ar_yt *l, const char *yaml, size_t len)
+{
+    if (len > AR_YT_FILE_MAX_BYTES) {
+        if (l->err && l->err_len)
+            snprintf(l->err, l->err_len, "%s: larger than the " AR_YT_FILE_MAX_TEXT " cap",
+                     l->file);
+        return AR_EINVAL;
+    }
+    yt_scan sc = {.s = yaml, .block_sc = -1};
+    for (size_t i = 0; i < len; i = sc.eol + 1) {
+        const char *nl = memchr(yaml + i, '\n', len - i);
+        sc.ls = i;
+        sc.eol = nl ? (size_t)(nl - yaml) : len;
+        sc.line++;
+        size_t k = i;
+        while (k < sc.eol && yaml[k] == ' ')
+            k++;
+        bool blank = k == sc.eol || yaml[k] == '\r' || yaml[k] == '#';
+        if (sc.block_sc >= 0) {
+            if (blank || (int)(k - i) > sc.block_sc) continue;
+            sc.block_sc = -1;
+        }
+        sc.pending = false;
+        sc.key_col = -1;
+        if (!sc.quote && !sc.flow && !blank) {
+            sc.tok = true;
+            bool marker = k == i && sc.eol - i >= 3 &&
+                          (!strncmp(yaml + i, "---", 3) || !strncmp(yaml + i, "...", 3)) &&
+                          ar_yt_blank_at(&sc, i + 3);
+            if (marker) {
+                sc.n_key = 0; /* a new document */
+                k = i + 3;
+            } else if (!ar_yt_block_at(l, &sc, k)) {
+                return AR_EINVAL;
+            }
+        }
+        if (!ar_yt_scan_line(l, &sc, k)) return AR_EINVAL;
+    }
+    return AR_OK;
+}

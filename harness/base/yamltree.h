@@ -79,4 +79,23 @@ ar_err ar_yt_get_mode(ar_yt *l, const yaml_node_t *n, const char *what, const ch
                       size_t n_names, int *out);
 ar_srcloc ar_yt_loc_of(ar_yt *l, const yaml_node_t *n);
 
+/*
+ * Caps on a scenario, profile or rules file, checked before libyaml sees a
+ * byte: libyaml's time grows with the square of the nesting depth (a 200 KB
+ * file nested 100,000 levels deep took 23 s) and its loader recurses. Real
+ * files are a few KiB and under 10 levels deep.
+ */
+#define AR_YT_FILE_MAX_BYTES (4u * 1024u * 1024u)
+#define AR_YT_FILE_MAX_TEXT "4 MiB"
+#define AR_YT_MAX_DEPTH 64
+/*
+ * AR_OK, or AR_EINVAL with l->err set: "FILE: larger than the 4 MiB cap"
+ * when len is over AR_YT_FILE_MAX_BYTES, "FILE:LINE:COL: nested deeper than
+ * 64 levels" where a linear pre-scan of the bytes (block indentation, `- `
+ * entries and flow brackets, outside quotes, comments and block scalars)
+ * first counts 65 open levels. The count errs on the high side (a scalar
+ * after `- ` counts as a level), never the low one.
+ */
+ar_err ar_yt_check_caps(ar_yt *l, const char *yaml, size_t len);
+
 #endif

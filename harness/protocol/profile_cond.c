@@ -41,7 +41,8 @@ char *ar_pf_scalar_text(const cJSON *v)
     if (cJSON_IsString(v)) return strdup(v->valuestring);
     if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
-        if (d == (double)(int64_t)d && d > -9e15 && d < 9e15)
+        /* The range first: casting 1e30 (or inf) to int64 is undefined. */
+        if (d > -9e15 && d < 9e15 && d == (double)(int64_t)d)
             return ar_asprintf("%lld", (long long)(int64_t)d);
         return ar_asprintf("%.17g", d);
     }

@@ -12,6 +12,7 @@
  * frame does not carry stays NULL.
  */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,26 @@ static bool field_number(const ar_profile *p, ar_pf_field f, const cJSON *root,
     return ok;
 }
 
+/*
+ * Usage counts, timestamps, durations and the cost are never negative, and
+ * the int64 ones come from a JSON double: a service's 1e30 or -5 (or 1e999,
+ * which parses as infinity) must not reach the cast, which is undefined
+ * behaviour outside int64's range. Such a value is no usable number, so the
+ * field stays absent (-1), exactly as if the frame did not carry it; the
+ * transcript keeps the raw frame for whoever wants to see it. A fraction is
+ * truncated toward zero.
+ */
+#define DECODE_INT64_LIMIT 9223372036854775808.0 /* 2^63, exact as a double */
+
+static bool field_count(const ar_profile *p, ar_pf_field f, const cJSON *root,
+                        const ar_pf_meta *meta, int64_t *out)
+{
+    double d;
+    if (!field_number(p, f, root, meta, &d) || !(d >= 0 && d < DECODE_INT64_LIMIT)) return false;
+    *out = (int64_t)d;
+    return true;
+}
+
 static void decode_fields(const ar_profile *p, const cJSON *root, const ar_pf_meta *meta,
                           ar_event *ev)
 {
@@ -124,12 +145,12 @@ static void decode_fields(const ar_profile *p, const cJSON *root, const ar_pf_me
                                  [AR_PF_ERROR] = &ev->error};
     for (int f = 0; f < AR_PF__FIELDS; f++)
         if (dst[f]) *dst[f] = field_text(p, (ar_pf_field)f, root, meta);
+    field_count(p, AR_PF_TOKENS_IN, root, meta, &ev->tokens_in);
+    field_count(p, AR_PF_TOKENS_OUT, root, meta, &ev->tokens_out);
+    field_count(p, AR_PF_SERVER_TS, root, meta, &ev->server_ts_us);
+    field_count(p, AR_PF_SERVER_DURATION, root, meta, &ev->server_duration_us);
     double d;
-    if (field_number(p, AR_PF_TOKENS_IN, root, meta, &d)) ev->tokens_in = (int64_t)d;
-    if (field_number(p, AR_PF_TOKENS_OUT, root, meta, &d)) ev->tokens_out = (int64_t)d;
-    if (field_number(p, AR_PF_COST, root, meta, &d)) ev->cost_usd = d;
-    if (field_number(p, AR_PF_SERVER_TS, root, meta, &d)) ev->server_ts_us = (int64_t)d;
-    if (field_number(p, AR_PF_SERVER_DURATION, root, meta, &d)) ev->server_duration_us = (int64_t)d;
+    if (field_number(p, AR_PF_COST, root, meta, &d) && d >= 0 && isfinite(d)) ev->cost_usd = d;
     char *st = field_text(p, AR_PF_STATUS, root, meta);
     if (st && in_list(p->ok_values, p->n_ok, st)) ev->status = AR_ST_OK;
     if (st && in_list(p->error_values, p->n_error, st)) ev->status = AR_ST_ERROR;

@@ -416,6 +416,11 @@ ar_err ar_pf_load_string(const char *yaml, size_t len, const char *file, ar_prof
         ar_pf_free(&pi->pub);
         return AR_ENOMEM;
     }
+    if (ar_yt_check_caps(&l, yaml, len)) {
+        yaml_parser_delete(&parser);
+        ar_pf_free(&pi->pub);
+        return AR_EINVAL;
+    }
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
     if (!yaml_parser_load(&parser, &doc)) {
         rc = ar_yt_fail_at(&l, AR_EPARSE, (int)parser.problem_mark.line + 1,
@@ -467,7 +472,7 @@ ar_err ar_pf_load(const char *name, ar_profile **out, char *err, size_t err_len)
         return AR_EIO;
     }
     ar_buf b;
-    ar_buf_init(&b, 1024 * 1024);
+    ar_buf_init(&b, AR_YT_FILE_MAX_BYTES);
     char chunk[4096];
     size_t got;
     ar_err rc = AR_OK;
@@ -475,7 +480,7 @@ ar_err ar_pf_load(const char *name, ar_profile **out, char *err, size_t err_len)
         if ((rc = ar_buf_append(&b, chunk, got)) != AR_OK) break;
     fclose(f);
     if (rc) {
-        snprintf(err, err_len, "%s: the profile is larger than 1 MiB", name);
+        snprintf(err, err_len, "%s: larger than the " AR_YT_FILE_MAX_TEXT " cap", name);
         ar_buf_free(&b);
         return AR_EINVAL;
     }

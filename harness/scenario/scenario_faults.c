@@ -12,9 +12,12 @@
  */
 #include "scenario_faults.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define SCNF_INT_MAX 9007199254740992.0 /* 2^53 */
 
 static const char *const named_faults[] = {"tool_failure", "tool_timeout", "agent_timeout",
                                            "agent_failure", "rule"};
@@ -76,9 +79,14 @@ static ar_err get_int64(ar_yt *l, const yaml_node_t *n, const char *field, int64
 {
     double v;
     AR_YT_TRY(get_number(l, n, field, &v));
-    if (v < 0 || v != (double)(int64_t)v)
+    if (v < 0 || v != floor(v))
         return AR_YT_FAIL(l, n, "'%s' must be a whole number, 0 or more (got %s)", field,
                           ar_yt_sval(n));
+    /* Checked before the cast: converting 1e90 to int64 is undefined
+     * behaviour. 2^53 is where a double stops counting in ones. */
+    if (v > SCNF_INT_MAX)
+        return AR_YT_FAIL(l, n, "'%s' is out of range (got %s; at most %.0f)", field,
+                          ar_yt_sval(n), SCNF_INT_MAX);
     *out = (int64_t)v;
     return AR_OK;
 }

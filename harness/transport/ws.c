@@ -96,15 +96,109 @@ static void conn_gone(ws_conn *c, ar_err why, const char *detail)
     }
 }
 
+/*
+ * The offset of the first byte that does not start a well-formed UTF-8
+ * sequence (RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF, no sequence cut short by the end), or len when all is well.
+ */
+static size_t utf8_bad_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char b = s[i];
+        size_t n = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3
+                              : (b & 0xF8) == 0xF0 ? 4 : 0;
+        if (!n || (n == 2 && b < 0xC2) || (n == 4 && b > 0xF4) || i + n > len) return i;
+        for (size_t k = 1; k < n; k++)
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+        unsigned char b1 = n > 1 ? s[i + 1] : 0;
+        if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) ||
+            (b == 0xF4 && b1 > 0x8F))
+            return i; /* overlong, a surrogate, or past U+10FFFF */
+        i += n;
+    }
+    return len;
+}
+
 static void deliver_frame(ws_conn *c, struct lws *wsi)
 {
     bool truncated = c->rx_wire > c->rx.len;
-    if (!c->detached && c->cb && c->cb->on_frame)
-        c->cb->on_frame(c->user, c->rx.ptr ? c->rx.ptr : "", c->rx.len, c->rx_binary, truncated,
-                        c->rx_wire);
+    const char *data = c->rx.ptr ? c->rx.ptr : "";
+    /* RFC 6455 section 8.1: a text frame is UTF-8. One that is not is the
+     * service's mistake, reported like any broken frame (recorded as it came,
+     * a failed "frames" check) rather than by failing the connection, so the
+     * report also shows whether the service went on to finish the turn. A
+     * truncated frame is already reported as over the cap. */
+    size_t bad = c->rx_binary || truncated ? c->rx.len : utf8_bad_at((const void *)data, c->rx.len);
+    if (bad < c->rx.len && !c->detached && c->cb && c->cb->on_bad_input) {
+        char why[96];
+        snprintf(why, sizeof why, "text frame is not valid UTF-8 at byte %zu", bad);
+        c->cb->on_bad_input(c->user, data, c->rx.len, why);
+    } else if (!c->detached && c->cb && c->cb->on_frame) {
+        c->cb->on_frame(c->user, data, c->rx.len, c->rx_binary, truncated, c->rx_wire);
+    }
     ar_buf_reset(&c->rx);
     c->rx_wire = 0;
     (void)wsi;
+}
+
+/*
+ * Why the connection dropped when no close frame says so. lws 4.1 finds a
+ * service's protocol violation (a reserved bit, an unknown opcode, a control
+ * frame over 125 bytes), logs it, drops the connection, and no callback or
+ * API says which. close_detail_for tells the two sides apart by the socket.
+ * The precise reason is only in lws's log, and lws formats every log line
+ * into one static buffer (LWS_MAX_SMP 1): reading it with several loops on
+ * several threads is a data race (ThreadSanitizer sees it), so the log is
+ * read only with AGENTRIG_LWS_DEBUG=1. Then the last violation logged on
+ * this thread is kept for the connection's CLIENT_CLOSED callback, which lws
+ * calls on the same thread within the read that found it; ar_loop_step
+ * forgets it before each service, so it cannot outlive that read.
+ */
+static _Thread_local const char *ws_violation;
+
+static const struct {
+    const char *log; /* what lws 4.1.6 logs (lib/roles/ws/client-parser-ws.c) */
+    const char *says;
+} ws_violations[] = {
+    {"illegal rsv bits", "frame with a reserved bit (RSV1, RSV2 or RSV3) set, no extension agreed"},
+    {"illegal opcode", "frame with an unknown opcode"},
+    {"Control frame asking for extended length", "control frame (ping, pong or close) longer "
+                                                 "than 125 bytes"},
+    {"control msg can't be fragmented", "fragmented control frame"},
+    {"disordered continuation", "continuation frame with no message to continue"},
+    {"owed us a FIN", "new message before the last fragment of the previous one"},
+    {"b63 of length must be zero", "frame length with its most significant bit set"},
+};
+
+static void ws_log_emit(int level, const char *line)
+{
+    for (size_t i = 0; i < AR_ARRAY_LEN(ws_violations); i++)
+        if (strstr(line, ws_violations[i].log)) ws_violation = ws_violations[i].says;
+    if (level & (LLL_ERR | LLL_WARN | LLL_NOTICE)) lwsl_emit_stderr(level, line);
+}
+
+/*
+ * The service closed the TCP connection, or this side did: a socket whose
+ * peer is still there (nothing to read yet, or bytes lws never read) was
+ * closed here, by lws.
+ */
+static void close_detail_for(ws_conn *c, struct lws *wsi)
+{
+    const char *v = ws_violation;
+    ws_violation = NULL;
+    if (c->close_detail[0]) return; /* the service's close frame says it */
+    int fd = lws_get_socket_fd(wsi);
+    char b;
+    ssize_t r = fd >= 0 ? recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) : 0;
+    bool peer_open = r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    if (v)
+        snprintf(c->close_detail, sizeof c->close_detail,
+                 "agentrig closed the connection: %s (RFC 6455 forbids it)", v);
+    else if (peer_open)
+        snprintf(c->close_detail, sizeof c->close_detail,
+                 "agentrig closed the connection: the service broke the WebSocket protocol "
+                 "(AGENTRIG_LWS_DEBUG=1 says how)");
 }
 
 /*
@@ -255,6 +349,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_WSI_DESTROY:
         if (!c) break;
         lws_set_opaque_user_data(wsi, NULL);
+        close_detail_for(c, wsi);
         conn_gone(c, AR_ECLOSED,
                   c->close_detail[0] ? c->close_detail : "connection closed by the service");
         break;
@@ -273,10 +368,13 @@ static const struct lws_protocols client_protocols[] = {
 };
 
 /* lws logs to stderr by default; our own reports say what matters.
- * AGENTRIG_LWS_DEBUG=1 brings its errors, warnings and notices back. */
+ * AGENTRIG_LWS_DEBUG=1 brings its errors, warnings and notices back, and
+ * reads its info lines for the protocol violation (see ws_violation). */
 static void set_lws_log_level(void)
 {
-    lws_set_log_level(getenv("AGENTRIG_LWS_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
+    bool debug = getenv("AGENTRIG_LWS_DEBUG") != NULL;
+    lws_set_log_level(debug ? LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO : 0,
+                      debug ? ws_log_emit : NULL);
 }
 
 ar_loop *ar_loop_new(bool tls, char *err, size_t err_len)
@@ -383,6 +481,7 @@ void ar_loop_step(ar_loop *l, int64_t max_wait_us)
         return;
     }
     lws_sul_schedule(l->ctx, 0, &l->wake, wake_cb, max_wait_us);
+    ws_violation = NULL;
     lws_service(l->ctx, 0);
     lws_sul_cancel(&l->wake);
 }

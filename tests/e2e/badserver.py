@@ -17,6 +17,12 @@ it shares no code with agentrig or refagent.
                      frame's fields in the response (to check fault directives)
   "ping"             pings the client mid-turn and completes the turn only if
                      the pong comes back within 2 s (else closes with 1011)
+  "invalid utf8"     sends a text frame whose byte 17 is not UTF-8, then
+                     completes the turn
+  "rsv bit"          breaks RFC 6455 on the wire (raw bytes, as no library
+  "unknown opcode"   would): a text frame with RSV1 set, a frame with the
+  "big ping"         reserved opcode 0x3, or a 200-byte ping (the cap is 125);
+                     then completes the turn, which a client must not see
   anything else      completes the turn normally
 """
 import asyncio
@@ -53,6 +59,16 @@ async def handler(ws, path=None):
             return
         elif "hang" in text:
             continue
+        elif "invalid utf8" in text:
+            # Raw bytes: websockets refuses to send a str that is not UTF-8.
+            bad = b'{"type": "bad", "\xff": 1}'
+            ws.transport.write(bytes([0x81, len(bad)]) + bad)
+        elif "rsv bit" in text:
+            ws.transport.write(bytes([0xC1, 2]) + b"{}")
+        elif "unknown opcode" in text:
+            ws.transport.write(bytes([0x83, 2]) + b"{}")
+        elif "big ping" in text:
+            ws.transport.write(bytes([0x89, 126, 0, 200]) + b"p" * 200)
         elif "headers" in text:
             hdrs = "; ".join(f"{k}={v}" for k, v in ws.request_headers.raw_items())
             fields = ", ".join(f"{k}={v}" for k, v in msg.items() if k not in ("message", "type"))
