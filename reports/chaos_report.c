@@ -4,7 +4,10 @@
  * JUnit: junit-10.xsd allows properties on a testsuite but not on a
  * testcase, so each fault type is a testsuite carrying trials, recovered,
  * inconclusive, rate and the interval as properties, and each threshold on
- * it is a testcase that fails when the threshold does.
+ * it is a testcase that fails when the threshold does. Testcase names are
+ * unique per suite (a threshold given twice gets " [1]", " [2]": GitLab keeps
+ * one testcase per name), and a failing one lists the transcripts of the
+ * trials that did not recover as GitLab attachments in <system-out>.
  */
 #include "chaos_report.h"
 
@@ -70,6 +73,35 @@ static void prop_num(FILE *f, const char *name, double v, const char *fmt)
     prop(f, name, b);
 }
 
+/* 1-based position of verdict k among the verdicts with its name; 0 if alone. */
+static size_t verdict_ordinal(const ar_chaos_type *t, size_t k)
+{
+    const ar_chaos_verdict *v = &t->verdicts[k];
+    size_t same = 0, ord = 0;
+    for (size_t j = 0; j < t->n_verdicts; j++) {
+        const ar_chaos_verdict *w = &t->verdicts[j];
+        if (strcmp(w->metric, v->metric) != 0 || strcmp(w->source, v->source) != 0) continue;
+        same++;
+        if (j <= k) ord++;
+    }
+    return same > 1 ? ord : 0;
+}
+
+/* GitLab shows the first attachment; the others are there for the rest. */
+static void put_attachments(FILE *f, const ar_chaos_type *t)
+{
+    if (!t->n_failed_transcripts) return;
+    fputs("      <system-out>", f);
+    for (size_t m = 0; m < t->n_failed_transcripts; m++) {
+        /* GitLab's pattern does not take '[', ']' or '|' in a path. */
+        bool plain = strpbrk(t->failed_transcripts[m], "[]|") != NULL;
+        fputs(plain ? "transcript: " : "[[ATTACHMENT|", f);
+        ar_text_xml_put(f, t->failed_transcripts[m], 4096, false);
+        fputs(plain ? "\n" : "]]\n", f);
+    }
+    fputs("</system-out>\n", f);
+}
+
 ar_err ar_report_chaos_junit(const ar_chaos_result *r, const char *path, char *err, size_t err_len)
 {
     ar_fsutil_file af;
@@ -125,6 +157,8 @@ ar_err ar_report_chaos_junit(const ar_chaos_result *r, const char *path, char *e
             ar_text_xml_put(f, v->metric, ATTR_MAX, true);
             fputs(": ", f);
             ar_text_xml_put(f, v->source, ATTR_MAX, true);
+            size_t ord = verdict_ordinal(t, k);
+            if (ord) fprintf(f, " [%zu]", ord);
             fputs("\" time=\"0\"", f);
             if (v->passed) {
                 fputs("/>\n", f);
@@ -148,7 +182,9 @@ ar_err ar_report_chaos_junit(const ar_chaos_result *r, const char *path, char *e
                 ar_text_xml_put(f, t->failed_reasons[m], 4096, false);
                 fputc('\n', f);
             }
-            fputs("</failure>\n    </testcase>\n", f);
+            fputs("</failure>\n", f);
+            put_attachments(f, t);
+            fputs("    </testcase>\n", f);
         }
         fputs("  </testsuite>\n", f);
     }

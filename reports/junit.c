@@ -9,6 +9,13 @@
  * shows the check's expected-vs-observed message and the last events of the
  * turn, because "route failed" alone sends people digging through transcripts.
  *
+ * Names are unique per file, not just per suite: GitLab files every testcase
+ * of a report under "<suite>_<classname>_<name>" and keeps one per key, so
+ * two "turn 1: tools.called" testcases showed one of them - a failing second
+ * one could vanish behind a passing first, a false PASS in the CI's UI.
+ * Failed and errored testcases point at the session's transcript with
+ * GitLab's [[ATTACHMENT|path]] in <system-out>.
+ *
  * Every string comes from the service under test, so all of it goes through
  * xml_put: escaped, invalid UTF-8 repaired, XML-1.0-forbidden characters
  * replaced with U+FFFD.
@@ -28,6 +35,8 @@
 #define JUNIT_BODY_MAX_BYTES (64u * 1024u)
 /* Event text in a tail line: a hint, the transcript has the full frame. */
 #define JUNIT_EVENT_TEXT_MAX_BYTES 120
+/* A tool or capture name in a testcase name: enough to tell them apart. */
+#define JUNIT_SUBJECT_MAX_BYTES 100
 
 typedef struct {
     size_t tests, failures, errors, skipped;
@@ -36,6 +45,132 @@ typedef struct {
 static const char *session_name(const ar_session_result *s)
 {
     return s->scn && s->scn->name ? s->scn->name : "(unnamed scenario)";
+}
+
+/*
+ * The suite's name (and every testcase's classname): the scenario name, with
+ * " [k]" when several sessions of the run share it (two files with the same
+ * `name:`), because GitLab merges all suites of a file and keys testcases by
+ * suite name. Owned.
+ */
+static char *suite_name(const ar_run_result *r, size_t idx)
+{
+    const char *name = session_name(&r->sessions[idx]);
+    size_t same = 0, ord = 0;
+
+    for (size_t i = 0; i < r->n_sessions; i++) {
+        if (strcmp(session_name(&r->sessions[i]), name) != 0) continue;
+        same++;
+        if (i <= idx) ord++;
+    }
+    return same > 1 ? ar_asprintf("%s [%zu]", name, ord) : ar_strdup(name);
+}
+
+/* The text after "<prefix>" at the start of s, or NULL. */
+static const char *after(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+/*
+ * What a check is about, when its kind can repeat on a turn with different
+ * subjects: the tool of a tools.* check, the name of a capture. ar_check has
+ * no field for it, so it is read back from the message, whose shapes are the
+ * validators' (validators/tools.c, tool_args.c, harness/capture.c). The
+ * passing and the failing message of a check yield the same subject, so a
+ * testcase keeps its name when it starts failing and CI can compare runs.
+ * Owned, or NULL when there is none.
+ */
+static char *check_subject(const ar_check *ck)
+{
+    static const char *const per_tool[] = {"tools.called", "tools.not_called", "tools.status",
+                                           "tools.args", "tools.args_absent"};
+    static const char *const skip[] = {"expected a call of ", "expected ", "nothing to check: "};
+    const char *m = ck->message;
+    size_t n = 0;
+    bool tool = false;
+
+    if (!ck->name || !m) return NULL;
+    for (size_t i = 0; i < AR_ARRAY_LEN(per_tool); i++)
+        tool = tool || strcmp(ck->name, per_tool[i]) == 0;
+    if (strcmp(ck->name, "capture") == 0) {
+        if (!(m = after(m, "capture '"))) return NULL;
+        while (m[n] && m[n] != '\'')
+            n++;
+    } else if (tool) {
+        if (!(m = after(m, ck->name)) || !(m = after(m, ": "))) return NULL;
+        for (size_t i = 0; i < AR_ARRAY_LEN(skip); i++) {
+            const char *rest = after(m, skip[i]);
+            if (rest) {
+                m = rest;
+                break;
+            }
+        }
+        while (m[n] && m[n] != ' ')
+            n++;
+        if (n > 0 && m[n - 1] == ':') n--; /* tools.args_absent: "cost_db: none of ..." */
+    } else {
+        return NULL;
+    }
+    if (n == 0) return NULL;
+    if (n > JUNIT_SUBJECT_MAX_BYTES) n = JUNIT_SUBJECT_MAX_BYTES;
+    return ar_text_utf8_clean(m, n, JUNIT_SUBJECT_MAX_BYTES, NULL);
+}
+
+static void free_names(char **names, size_t n)
+{
+    if (!names) return;
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/*
+ * Testcase names for the checks of one turn, unique within it:
+ * "turn 1: tools.called [cost_db]" when the check has a subject, and a
+ * counter when a name still repeats ("turn 1: response.matches [1]",
+ * "... [2]": regexes have no short subject). A name that somehow still
+ * collides falls back to the check's position. Owned array, or NULL.
+ */
+static char **check_names(const ar_turn_result *tr)
+{
+    size_t n = tr->checks.n;
+    char **base = calloc(n ? n : 1, sizeof *base);
+    char **out = calloc(n ? n : 1, sizeof *out);
+    bool oom = !base || !out;
+
+    for (size_t k = 0; k < n && !oom; k++) {
+        const ar_check *ck = &tr->checks.items[k];
+        char *subject = check_subject(ck);
+        const char *name = ck->name ? ck->name : "check";
+        base[k] = subject ? ar_asprintf("%s [%s]", name, subject) : ar_strdup(name);
+        free(subject);
+        oom = !base[k];
+    }
+    for (size_t k = 0; k < n && !oom; k++) {
+        size_t same = 0, ord = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(base[j], base[k]) != 0) continue;
+            same++;
+            if (j <= k) ord++;
+        }
+        out[k] = same > 1 ? ar_asprintf("turn %u: %s [%zu]", tr->index, base[k], ord)
+                          : ar_asprintf("turn %u: %s", tr->index, base[k]);
+        for (size_t j = 0; out[k] && j < k; j++) {
+            if (strcmp(out[j], out[k]) != 0) continue;
+            free(out[k]);
+            out[k] = ar_asprintf("turn %u: %s [check %zu]", tr->index, base[k], k + 1);
+            break;
+        }
+        oom = !out[k];
+    }
+    free_names(base, n);
+    if (oom) {
+        free_names(out, n);
+        return NULL;
+    }
+    return out;
 }
 
 static void fmt_seconds(int64_t us, char *out, size_t out_len)
@@ -179,8 +314,39 @@ static void put_testcase_open(FILE *f, const char *classname, const char *name, 
     fprintf(f, "\" time=\"%s\"", tbuf);
 }
 
-static void put_problem(FILE *f, const char *tag, const char *type, const char *message,
-                        const char *body)
+/*
+ * One <system-out>: the scenario file and the transcript as GitLab's
+ * attachment (its parser takes the first [[ATTACHMENT|path]] of a failed or
+ * errored testcase; the Jenkins attachments plugin reads the same). GitLab's
+ * pattern excludes '[', ']' and '|' from the path, so such a path is only
+ * named. Exactly one element: GitLab fails the whole report on two.
+ */
+static void put_system_out(FILE *f, const ar_session_result *s)
+{
+    const char *tp = s->transcript_path;
+    const char *file = s->scn ? s->scn->file : NULL;
+
+    if (!tp && !file) return;
+    fputs("      <system-out>", f);
+    if (file) {
+        fputs("scenario: ", f);
+        ar_text_xml_put(f, file, JUNIT_ATTR_MAX_BYTES, false);
+        fputs("\n", f);
+    }
+    if (tp && !strpbrk(tp, "[]|")) {
+        fputs("[[ATTACHMENT|", f);
+        ar_text_xml_put(f, tp, JUNIT_ATTR_MAX_BYTES, false);
+        fputs("]]\n", f);
+    } else if (tp) {
+        fputs("transcript: ", f);
+        ar_text_xml_put(f, tp, JUNIT_ATTR_MAX_BYTES, false);
+        fputs("\n", f);
+    }
+    fputs("</system-out>\n", f);
+}
+
+static void put_problem(FILE *f, const ar_session_result *s, const char *tag, const char *type,
+                        const char *message, const char *body)
 {
     fprintf(f, ">\n      <%s type=\"", tag);
     ar_text_xml_put(f, type, JUNIT_ATTR_MAX_BYTES, true);
@@ -188,13 +354,54 @@ static void put_problem(FILE *f, const char *tag, const char *type, const char *
     ar_text_xml_put(f, message ? message : "", JUNIT_ATTR_MAX_BYTES, true);
     fputs("\">", f);
     ar_text_xml_put(f, body, JUNIT_BODY_MAX_BYTES, false);
-    fprintf(f, "</%s>\n    </testcase>\n", tag);
+    fprintf(f, "</%s>\n", tag);
+    put_system_out(f, s);
+    fputs("    </testcase>\n", f);
+}
+
+/* The testcases of one turn: one skipped testcase, or one per check. */
+static void put_turn(FILE *f, const ar_run_result *r, const ar_session_result *s, size_t t,
+                     const char *classname, ar_buf *body)
+{
+    const ar_turn_result *tr = &s->turns[t];
+
+    if (!tr->ran) {
+        char *why = skip_reason(r, s, t);
+        char *tc_name = ar_asprintf("turn %u", tr->index);
+        put_testcase_open(f, classname, tc_name ? tc_name : "turn", 0);
+        fputs(">\n      <skipped message=\"", f);
+        ar_text_xml_put(f, why ? why : "not run", JUNIT_ATTR_MAX_BYTES, true);
+        fputs("\"/>\n    </testcase>\n", f);
+        free(why);
+        free(tc_name);
+        return;
+    }
+    char **names = check_names(tr);
+    for (size_t k = 0; k < tr->checks.n; k++) {
+        const ar_check *ck = &tr->checks.items[k];
+        const char *ck_name = ck->name ? ck->name : "check";
+        int64_t t_us = strcmp(ck_name, "completed") == 0 ? tr->end_us - tr->start_us : 0;
+
+        put_testcase_open(f, classname, names ? names[k] : ck_name, t_us);
+        if (ck->passed) {
+            fputs("/>\n", f);
+            continue;
+        }
+        char what[32];
+        snprintf(what, sizeof(what), "turn %u", tr->index);
+        body_message(body, ck->message ? ck->message : "(no message)");
+        event_tail(body, r, s->rec_session, tr->first_event, tr->n_events, tr->start_us, what);
+        put_problem(f, s, "failure", ck_name, ck->message, body->ptr);
+        ar_buf_reset(body);
+    }
+    free_names(names, tr->checks.n);
 }
 
 static void put_session(FILE *f, const ar_run_result *r, size_t idx, const char *hostname)
 {
     const ar_session_result *s = &r->sessions[idx];
-    const char *name = session_name(s);
+    char *owned_name = suite_name(r, idx);
+    const char *name = owned_name ? owned_name : session_name(s);
     junit_counts c = count_session(s);
     char tbuf[32], stamp[64];
     ar_buf body;
@@ -222,45 +429,13 @@ static void put_session(FILE *f, const ar_run_result *r, size_t idx, const char 
         put_testcase_open(f, name, "session", 0);
         body_message(&body, msg);
         event_tail(&body, r, s->rec_session, 0, SIZE_MAX, s->start_us, "the session");
-        put_problem(f, "error", ar_strerror(s->error_code), msg, body.ptr);
+        put_problem(f, s, "error", ar_strerror(s->error_code), msg, body.ptr);
         ar_buf_reset(&body);
     }
-    for (size_t t = 0; t < s->n_turns; t++) {
-        const ar_turn_result *tr = &s->turns[t];
-        char *tc_name;
-
-        if (!tr->ran) {
-            char *why = skip_reason(r, s, t);
-            tc_name = ar_asprintf("turn %u", tr->index);
-            put_testcase_open(f, name, tc_name ? tc_name : "turn", 0);
-            fputs(">\n      <skipped message=\"", f);
-            ar_text_xml_put(f, why ? why : "not run", JUNIT_ATTR_MAX_BYTES, true);
-            fputs("\"/>\n    </testcase>\n", f);
-            free(why);
-            free(tc_name);
-            continue;
-        }
-        for (size_t k = 0; k < tr->checks.n; k++) {
-            const ar_check *ck = &tr->checks.items[k];
-            const char *ck_name = ck->name ? ck->name : "check";
-            int64_t t_us = strcmp(ck_name, "completed") == 0 ? tr->end_us - tr->start_us : 0;
-
-            tc_name = ar_asprintf("turn %u: %s", tr->index, ck_name);
-            put_testcase_open(f, name, tc_name ? tc_name : ck_name, t_us);
-            free(tc_name);
-            if (ck->passed) {
-                fputs("/>\n", f);
-                continue;
-            }
-            char what[32];
-            snprintf(what, sizeof(what), "turn %u", tr->index);
-            body_message(&body, ck->message ? ck->message : "(no message)");
-            event_tail(&body, r, s->rec_session, tr->first_event, tr->n_events, tr->start_us, what);
-            put_problem(f, "failure", ck_name, ck->message, body.ptr);
-            ar_buf_reset(&body);
-        }
-    }
+    for (size_t t = 0; t < s->n_turns; t++)
+        put_turn(f, r, s, t, name, &body);
     ar_buf_free(&body);
+    free(owned_name);
     fputs("  </testsuite>\n", f);
 }
 

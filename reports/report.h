@@ -34,6 +34,16 @@ bool ar_report_has_secrets(void);
 /* Returns an owned, NUL-terminated copy of s[0..len) with secrets masked. */
 char *ar_report_mask(const char *s, size_t len, size_t *out_len);
 
+/*
+ * Report paths (reports/fsutil.c): "-" is standard output, as are
+ * /dev/stdout, /dev/fd/1 and /proc/self/fd/1. A path that exists and is not a
+ * regular file (a symlink, FIFO, device) is written in place; a regular file
+ * atomically through "<path>.tmp". Once a report has gone to standard output,
+ * fd 1 is pointed at stderr so nothing printed later can mix with it.
+ * Runners that print while the sessions run should ask this up front.
+ */
+bool ar_report_path_is_stdout(const char *path);
+
 /* mkdir -p for the parent directory of path. */
 ar_err ar_mkdirs_for(const char *path);
 

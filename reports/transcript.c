@@ -212,6 +212,15 @@ ar_err ar_report_transcripts(ar_run_result *r, const char *dir, char *err, size_
             snprintf(err, err_len, "transcripts: %s", !r ? "no run result" : "empty directory");
         return AR_EINVAL;
     }
+    /* One file per session: there is no stream to put them on, and a
+     * directory named "-" is never what was meant. */
+    if (strcmp(dir, "-") == 0) {
+        if (err && err_len)
+            snprintf(err, err_len,
+                     "transcripts: '-' (standard output) is not supported; transcripts are one "
+                     "file per session, give a directory");
+        return AR_EINVAL;
+    }
     /* Every session is attempted; the first failure is the one reported. */
     for (size_t i = 0; i < r->n_sessions; i++) {
         ar_err rc = write_session(r, &r->sessions[i], i, dir, scratch, sizeof(scratch));

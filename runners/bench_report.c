@@ -7,7 +7,9 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "fsutil.h"
 #include "report.h"
 #include "text.h"
 #include "bench_int.h"
@@ -52,25 +54,47 @@ static bool write_json(const bench_report *r, const char *ts, char verdicts[][VE
     }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    if (ar_mkdirs_for(r->json) || !text) {
-        fprintf(stderr, "agentrig bench: cannot write %s\n", r->json);
+    /* Through the report writer: atomic for a file, in place for a FIFO or
+     * device, "-" for stdout; and secrets masked like every other report. */
+    ar_fsutil_file af;
+    char err[1024] = "out of memory";
+    if (!text || ar_fsutil_open(&af, r->json, err, sizeof err) != AR_OK) {
         ok_written = false;
     } else {
-        FILE *f = fopen(r->json, "w");
-        if (f) {
-            fputs(text, f);
-            fclose(f);
-        }
+        fputs(text, af.f);
+        fputc('\n', af.f);
+        ok_written = ar_fsutil_commit(&af, err, sizeof err) == AR_OK;
     }
+    if (!ok_written) fprintf(stderr, "agentrig bench: report: %s\n", err);
     free(text);
     return ok_written;
 }
 
-static void write_junit(const bench_report *r, const char *ts, char verdicts[][VERDICT_LEN],
+/* 1-based position of threshold i among those with its name; 0 if alone.
+ * GitLab keeps one testcase per name, so a threshold given twice needs two. */
+static size_t threshold_ordinal(const bench_report *r, size_t i)
+{
+    size_t same = 0, ord = 0;
+    for (size_t j = 0; j < r->n_thr; j++) {
+        if (strcmp(r->thr[j].metric, r->thr[i].metric) != 0 ||
+            strcmp(r->thr[j].thr.source, r->thr[i].thr.source) != 0)
+            continue;
+        same++;
+        if (j <= i) ord++;
+    }
+    return same > 1 ? ord : 0;
+}
+
+static bool write_junit(const bench_report *r, const char *ts, char verdicts[][VERDICT_LEN],
                         const bool *passed)
 {
-    FILE *jf = ar_mkdirs_for(r->junit) == AR_OK ? fopen(r->junit, "w") : NULL;
-    if (!jf) return;
+    ar_fsutil_file af;
+    char err[1024];
+    if (ar_fsutil_open(&af, r->junit, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig bench: junit: %s\n", err);
+        return false;
+    }
+    FILE *jf = af.f;
     size_t n_thr = r->n_thr, nf = 0;
     for (size_t i = 0; i < n_thr; i++)
         nf += !passed[i];
@@ -78,14 +102,22 @@ static void write_junit(const bench_report *r, const char *ts, char verdicts[][V
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"agentrig bench\" "
             "tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n  <testsuite name=\"bench\" "
             "tests=\"%zu\" "
-            "failures=\"%zu\" errors=\"0\" time=\"%.3f\" timestamp=\"%s\">\n",
+            "failures=\"%zu\" errors=\"0\" time=\"%.3f\" timestamp=\"%s\"",
             n_thr, nf, n_thr, nf, (double)r->dur_us / 1e6, ts);
+    if (r->scn->file) {
+        fputs(" file=\"", jf);
+        ar_text_xml_put(jf, r->scn->file, 1024, true);
+        fputc('"', jf);
+    }
+    fputs(">\n", jf);
     for (size_t i = 0; i < n_thr; i++) {
         bool ok = passed[i];
+        size_t ord = threshold_ordinal(r, i);
         fputs("    <testcase classname=\"bench\" name=\"", jf);
         ar_text_xml_put(jf, r->thr[i].metric, 256, true);
         fputs(": ", jf);
         ar_text_xml_put(jf, r->thr[i].thr.source, 256, true);
+        if (ord) fprintf(jf, " [%zu]", ord);
         fprintf(jf, "\" time=\"0\"%s\n", ok ? "/>" : ">");
         if (!ok) {
             fputs("      <failure type=\"threshold\" message=\"", jf);
@@ -94,7 +126,11 @@ static void write_junit(const bench_report *r, const char *ts, char verdicts[][V
         }
     }
     fputs("  </testsuite>\n</testsuites>\n", jf);
-    fclose(jf);
+    if (ar_fsutil_commit(&af, err, sizeof err) != AR_OK) {
+        fprintf(stderr, "agentrig bench: junit: %s\n", err);
+        return false;
+    }
+    return true;
 }
 
 static void print_summary(const bench_report *r, char verdicts[][VERDICT_LEN])
@@ -153,7 +189,9 @@ bool ar_bench_report(const bench_report *r, bool *thr_failed)
     ar_wall_iso8601(r->t0_wall_us, ts, sizeof ts);
     *thr_failed = false;
     bool written = write_json(r, ts, verdicts, passed, thr_failed);
-    write_junit(r, ts, verdicts, passed);
+    /* An unwritable JUnit file is exit 3 like an unwritable JSON report
+     * (docs/reports.md), not a silently missing file in CI. */
+    written = write_junit(r, ts, verdicts, passed) && written;
     if (!r->quiet) print_summary(r, verdicts);
     return written;
 }

@@ -214,5 +214,101 @@ print(("ok  " if ok else "FAIL") + f" bench with 71 --refagent-arg -> {r.returnc
       f" dropped={rep['counters']['dropped']}")
 failures += not ok
 
+# "-" means standard output for every report, and stdout then holds the report
+# alone: the summary goes to stderr. A FIFO, or a symlink to one (what
+# /dev/stdout is when stdout is a pipe), is written in place, never renamed
+# over: `--report /dev/stdout` as root used to replace the /dev/stdout link
+# with a regular file. Run in a temp dir; the real /dev/stdout is not touched.
+import stat
+import threading
+
+AGENTRIG, REFAGENT = os.path.abspath(AGENTRIG), os.path.abspath(REFAGENT)  # some run in out/
+env = dict(os.environ, AGENTRIG_REFAGENT=REFAGENT)
+ref_args = ["--refagent-arg=--think-ms=0"]
+
+
+def ok_line(ok, what, detail=""):
+    global failures, total
+    total += 1
+    print(("ok  " if ok else "FAIL") + " " + what)
+    if not ok:
+        print(detail)
+        failures += 1
+
+
+for mode, opt, extra in (("run", "--report", []), ("bench", "--json", ["--vus", "1", "--duration", "1s"]),
+                         ("chaos", "--report", ["--trials", "1", "--seed", "1"])):
+    path = simple if mode != "chaos" else os.path.join(HERE, "..", "..", "scenarios", "faults",
+                                                       "tool_failure_retry.yaml")
+    with tempfile.TemporaryDirectory() as out:
+        r = subprocess.run([AGENTRIG, mode, "-o", out, "--no-color", opt, "-"] + extra
+                           + (ref_args if mode != "bench" else ["--refagent", REFAGENT]) + [path],
+                           capture_output=True, text=True, timeout=120, env=env, cwd=out)
+        try:
+            doc = json.loads(r.stdout)
+            parsed = doc.get("mode") == mode
+        except ValueError as e:
+            parsed = False
+        ok_line(r.returncode == 0 and parsed and not os.path.exists(os.path.join(out, "-")),
+                f"{mode} {opt} - -> {r.returncode}, stdout is one JSON document",
+                f"stdout:\n{r.stdout[:2000]}\nstderr:\n{r.stderr[-2000:]}")
+        # The summary was not dropped, only moved.
+        want = {"run": "1 session: 1 passed", "bench": "sessions:", "chaos": "trials each"}[mode]
+        ok_line(want in r.stderr, f"{mode} {opt} -: the summary is on stderr", r.stderr[-2000:])
+
+with tempfile.TemporaryDirectory() as out:
+    r = subprocess.run([AGENTRIG, "run", "-o", out, "--no-color", "--junit", "-"] + ref_args
+                       + [simple], capture_output=True, text=True, timeout=60, env=env)
+    ok_line(r.returncode == 0 and r.stdout.startswith("<?xml") and
+            r.stdout.rstrip().endswith("</testsuites>"),
+            f"run --junit - -> {r.returncode}, stdout is the JUnit file", r.stdout + r.stderr)
+
+
+def read_fifo_while(cmd, fifo, link=None):
+    """Runs cmd while a thread reads fifo to EOF. The test holds the FIFO open
+    read-write meanwhile, so a writer that renamed a file over the FIFO
+    instead of writing into it makes this return nothing rather than hang."""
+    keep = os.open(fifo, os.O_RDWR)
+    rfd = os.open(fifo, os.O_RDONLY)
+    got = []
+
+    def reader():
+        chunks = []
+        while True:
+            b = os.read(rfd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+        got.append(b"".join(chunks).decode("utf-8", "replace"))
+
+    t = threading.Thread(target=reader)
+    t.start()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    os.close(keep)
+    t.join(10)
+    os.close(rfd)
+    return r, got[0] if got else ""
+
+
+with tempfile.TemporaryDirectory() as out:
+    fifo = os.path.join(out, "junit.fifo")
+    os.mkfifo(fifo)
+    link = os.path.join(out, "stdout")  # like /dev/stdout -> /proc/self/fd/1 -> pipe
+    os.symlink(fifo, link)
+    for target, what in ((fifo, "a FIFO"), (link, "a symlink to a FIFO")):
+        r, text = read_fifo_while([AGENTRIG, "run", "-o", out, "-q", "--junit", target] + ref_args
+                                  + [simple], fifo)
+        still = stat.S_ISFIFO(os.lstat(fifo).st_mode) and (
+            target != link or stat.S_ISLNK(os.lstat(link).st_mode))
+        ok_line(r.returncode == 0 and still and "</testsuites>" in text
+                and not os.path.exists(target + ".tmp"),
+                f"run --junit {what} -> {r.returncode}: written in place, still {what}",
+                f"read {len(text)} bytes; stderr:\n{r.stderr}")
+    r, text = read_fifo_while([AGENTRIG, "bench", "-q", "-o", out, "--vus", "1", "--duration", "1s",
+                               "--refagent", REFAGENT, "--json", fifo, simple], fifo)
+    ok_line(r.returncode == 0 and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+            and json.loads(text or "null") is not None,
+            f"bench --json FIFO -> {r.returncode}: written in place", r.stderr)
+
 print(f"{total - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

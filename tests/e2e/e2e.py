@@ -9,6 +9,11 @@ Header lines (at the top of the case file, before the YAML):
   # expect-junit: tests=N failures=F errors=E skipped=S   checked with junitparser
                                         (and xmllint against ../shared's junit-10.xsd)
   # expect-transcript: text             must appear in some session transcript (repeatable)
+  # expect-junit-case: NAME             a JUnit testcase of this name exists (repeatable)
+  # expect-junit-failed-case: NAME      ... and it failed (repeatable); both need expect-junit.
+                                        check_junit.py also reads the file the way GitLab
+                                        does (unique names, and for `run` an existing
+                                        [[ATTACHMENT|transcript]] on every failed testcase)
   # needs: badserver                    start tests/e2e/badserver.py, export BAD_URL
   # needs: refagent                     start refagent by hand, export REF_URL
   # needs: netra                        start tests/peers/netra_peer.py, export NETRA_URL
@@ -68,6 +73,7 @@ def main():
 
     exp_exit, outputs, reports, junit, needs, extra = None, [], [], None, [], []
     transcripts = []
+    junit_cases, junit_failed = [], []
     command = "run"
     env_over = {}
     paths = [a.case]
@@ -87,6 +93,10 @@ def main():
                 junit = dict(kv.split("=") for kv in val.split())
             elif key == "expect-transcript":
                 transcripts.append(val)
+            elif key == "expect-junit-case":
+                junit_cases.append(val)
+            elif key == "expect-junit-failed-case":
+                junit_failed.append(val)
             elif key == "needs":
                 needs.append(val)
             elif key == "args":
@@ -243,6 +253,12 @@ def main():
                         args += [f"--{k}", junit[k]]
                 xsd = os.path.join(REPO, "..", "shared", "schemas", "junit-10.xsd")
                 args += ["--schema", xsd]
+                for name in junit_cases:
+                    args += ["--case", name]
+                for name in junit_failed:
+                    args += ["--failed-case", name]
+                if command == "run":
+                    args.append("--attachments")
                 j = subprocess.run(args, capture_output=True, text=True)
                 print(j.stdout + j.stderr)
                 if j.returncode != 0:

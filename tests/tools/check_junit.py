@@ -11,11 +11,25 @@ Exit codes: 0 everything matched, 1 a mismatch (or an unreadable/invalid file),
 2 usage error.
 
     check_junit.py results/junit.xml --tests 8 --failures 1 --errors 1 --skipped 3
+
+It also reads the file the way GitLab's JUnit parser does
+(lib/gitlab/ci/parsers/test/junit.rb): every testcase of the file is filed under
+"<suite name>_<classname>_<name>" and one is kept per key, so a repeated name
+hides a testcase (a failing one behind a passing one is a false PASS in the
+merge request); two <system-out> elements in one testcase make GitLab reject the
+whole report; a failed or errored testcase's attachment is the first
+[[ATTACHMENT|path]] in its <system-out>. Names must also be unique within each
+suite (other readers key by suite and name). --attachments requires every failed
+or errored testcase to carry an attachment whose file exists (relative paths
+from the current directory); --case NAME / --failed-case NAME require a testcase
+of that name (that failed).
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 try:
     from junitparser import JUnitXml, TestSuite, Failure, Error, Skipped
@@ -33,7 +47,88 @@ def parse_args(argv):
     p.add_argument("--errors", type=int)
     p.add_argument("--skipped", type=int)
     p.add_argument("--schema", metavar="XSD", help="also validate with xmllint --schema XSD")
+    p.add_argument("--attachments", action="store_true",
+                   help="every failed/errored testcase has a GitLab attachment that exists")
+    p.add_argument("--case", action="append", default=[], metavar="NAME",
+                   help="a testcase with this name exists (repeatable)")
+    p.add_argument("--failed-case", action="append", default=[], metavar="NAME",
+                   help="a testcase with this name exists and failed (repeatable)")
     return p.parse_args(argv)  # exits 2 on a usage error
+
+
+# GitLab's own pattern: the path excludes '[', ']' and '|'.
+ATTACHMENT = re.compile(r"\[\[ATTACHMENT\|(?P<path>[^\[\]\|]+?)\]\]")
+
+
+def gitlab_cases(path):
+    """The testcases as GitLab's parser sees them: dicts with suite, classname,
+    name, status, the number of <system-out> elements and the attachment."""
+    root = ET.parse(path).getroot()
+    cases = []
+
+    def walk(suite):
+        for child in suite:
+            if child.tag == "testsuite":
+                walk(child)
+            elif child.tag == "testcase":
+                tags = [c.tag for c in child]
+                outs = [c.text or "" for c in child if c.tag == "system-out"]
+                status = ("failed" if "failure" in tags else "error" if "error" in tags
+                          else "skipped" if "skipped" in tags else "success")
+                m = ATTACHMENT.search(outs[0]) if outs and status in ("failed", "error") else None
+                cases.append({"suite": suite.get("name"), "classname": child.get("classname"),
+                              "name": child.get("name"), "status": status,
+                              "system_out": len(outs), "attachment": m and m.group("path")})
+
+    # GitLab requires a testsuites or testsuite root and reads nested suites.
+    for suite in ([root] if root.tag == "testsuite" else
+                  [c for c in root if c.tag == "testsuite"]):
+        walk(suite)
+    return cases
+
+
+def gitlab_problems(path, args):
+    problems = []
+    try:
+        cases = gitlab_cases(path)
+    except (OSError, ET.ParseError) as e:
+        return [f"GitLab-style read failed: {e}"]
+    keys, per_suite = {}, {}
+    for c in cases:
+        key = f"{c['suite']}_{c['classname']}_{c['name']}"
+        keys.setdefault(key, []).append(c["status"])
+        per_suite.setdefault((c["suite"], c["name"]), 0)
+        per_suite[(c["suite"], c["name"])] += 1
+        if c["system_out"] > 1:
+            problems.append(f"testcase {c['name']!r} has {c['system_out']} <system-out> "
+                            "(GitLab rejects the report)")
+    for key, statuses in keys.items():
+        if len(statuses) > 1:
+            problems.append(f"GitLab key {key!r} repeats ({', '.join(statuses)}): "
+                            "GitLab keeps one of them")
+    for (suite, name), n in per_suite.items():
+        if n > 1:
+            problems.append(f"suite {suite!r}: testcase name {name!r} appears {n} times")
+    attached = [c for c in cases if c["attachment"]]
+    if args.attachments:
+        for c in cases:
+            if c["status"] not in ("failed", "error"):
+                continue
+            if not c["attachment"]:
+                problems.append(f"{c['status']} testcase {c['name']!r} has no [[ATTACHMENT|...]]")
+            elif not os.path.exists(c["attachment"]):
+                problems.append(f"testcase {c['name']!r}: attachment {c['attachment']} "
+                                "does not exist")
+    names = {c["name"]: c["status"] for c in cases}
+    for name in args.case:
+        if name not in names:
+            problems.append(f"no testcase named {name!r}")
+    for name in args.failed_case:
+        if names.get(name) != "failed":
+            problems.append(f"testcase {name!r} did not fail (status: {names.get(name)})")
+    print(f"gitlab: {len(cases)} testcases, {len(keys)} distinct keys, "
+          f"{len(attached)} attachments")
+    return problems
 
 
 def count_suite(suite):
@@ -92,6 +187,7 @@ def main(argv):
 
     print(f"found: tests={total['tests']} failures={total['failures']} "
           f"errors={total['errors']} skipped={total['skipped']}")
+    problems += gitlab_problems(args.file, args)
     for key in total:
         want = getattr(args, key)
         if want is not None and want != total[key]:

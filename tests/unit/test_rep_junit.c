@@ -197,6 +197,198 @@ static void test_bad_path(void **state)
     fx_free(&fx);
 }
 
+/* Replaces session 0's turn checks with the awkward repeats of a real turn. */
+static void add_repeated_checks(fx_run *fx, bool cost_db_passes)
+{
+    ar_checks *c = &fx->run.sessions[0].turns[0].checks;
+
+    ar_checks_free(c);
+    ar_checks_init(c);
+    ar_checks_add(c, "completed", true, "completed: agent_completed after 1.2s (4 events)");
+    /* The validators' passing and failing messages (validators/tools.c). */
+    if (cost_db_passes)
+        ar_checks_add(c, "tools.called", true, "tools.called: cost_db called (1 tool_executing)");
+    else
+        ar_checks_add(c, "tools.called", false,
+                      "tools.called: expected cost_db to be called, it was not; called: []");
+    ar_checks_add(c, "tools.called", false,
+                  "tools.called: expected gpu_inventory to be called, it was not; called: "
+                  "[cost_db]");
+    ar_checks_add(c, "tools.status", true,
+                  "tools.status: cost_db last completed with status ok (1 completion(s))");
+    ar_checks_add(c, "tools.args_absent", true,
+                  "tools.args_absent: cost_db: none of 1 call(s) "
+                  "carried password");
+    ar_checks_add(c, "tools.args", false,
+                  "tools.args: expected a call of cost_db with {\"q\":1} (observed {})");
+    ar_checks_add(c, "response.matches", true, "response.matches: /4\\d%%/ matched \"40%%\"");
+    ar_checks_add(c, "response.matches", false,
+                  "response.matches: expected /90%%/ to match the response, it did not");
+    ar_checks_add(c, "capture", false, "capture 'spend': /x/ did not match \"\"");
+    ar_checks_add(c, "capture", false, "capture 'region': the turn has no response text");
+    /* Same tool twice: the subject alone does not make it unique. */
+    ar_checks_add(c, "tools.not_called", true, "tools.not_called: rm_rf not called");
+    ar_checks_add(c, "tools.not_called", true, "tools.not_called: rm_rf not called");
+    fx->run.sessions[0].outcome = AR_OUT_FAIL;
+}
+
+static void test_unique_names(void **state)
+{
+    static const char *const want[] = {
+        "turn 1: completed",
+        "turn 1: tools.called [cost_db]",
+        "turn 1: tools.called [gpu_inventory]",
+        "turn 1: tools.status [cost_db]",
+        "turn 1: tools.args_absent [cost_db]",
+        "turn 1: tools.args [cost_db]",
+        "turn 1: response.matches [1]",
+        "turn 1: response.matches [2]",
+        "turn 1: capture [spend]",
+        "turn 1: capture [region]",
+        "turn 1: tools.not_called [rm_rf] [1]",
+        "turn 1: tools.not_called [rm_rf] [2]",
+    };
+    fx_run fx;
+    char path[256], needle[256], cmd[1024];
+
+    (void)state;
+    for (int pass = 0; pass < 2; pass++) {
+        fx_build(&fx);
+        /* cost_db's check passes in one run and fails in the other: same name. */
+        add_repeated_checks(&fx, pass == 0);
+        char *xml = write_junit(&fx, path, sizeof(path));
+        for (size_t i = 0; i < AR_ARRAY_LEN(want); i++) {
+            snprintf(needle, sizeof needle,
+                     "classname=\"complex multi-agent orchestration\" name=\"%s\" time=", want[i]);
+            if (!strstr(xml, needle)) fail_msg("no testcase %s in:\n%s", want[i], xml);
+            assert_int_equal(fx_count(xml, needle), 1);
+        }
+        /* Read the GitLab way: unique keys, and it is still valid XSD. */
+        snprintf(cmd, sizeof(cmd),
+                 CHECK_JUNIT " '%s' --tests 18 --schema '%s' --case 'turn 1: tools.called "
+                             "[cost_db]' --failed-case 'turn 1: response.matches [2]' >/dev/null",
+                 path, SCHEMA);
+        assert_int_equal(run(cmd), 0);
+        free(xml);
+        fx_free(&fx);
+    }
+}
+
+/* Two scenarios with one name: GitLab merges suites, so the suites differ. */
+static void test_same_scenario_name_twice(void **state)
+{
+    fx_run fx;
+    char path[256], cmd[1024];
+
+    (void)state;
+    fx_build(&fx);
+    fx.scn[2].name = fx.scn[0].name;
+    char *xml = write_junit(&fx, path, sizeof(path));
+    assert_non_null(strstr(xml, "<testsuite name=\"complex multi-agent orchestration [1]\""));
+    assert_non_null(strstr(xml, "<testsuite name=\"complex multi-agent orchestration [2]\""));
+    assert_non_null(strstr(xml, "<testcase classname=\"complex multi-agent orchestration [2]\" "
+                                "name=\"session\""));
+    snprintf(cmd, sizeof(cmd), CHECK_JUNIT " '%s' --tests 8 >/dev/null", path);
+    assert_int_equal(run(cmd), 0);
+    free(xml);
+    fx_free(&fx);
+}
+
+static void test_transcript_attachment(void **state)
+{
+    fx_run fx;
+    char path[256], cmd[1024], want[512];
+    char err[256] = "";
+
+    (void)state;
+    fx_build(&fx);
+    snprintf(path, sizeof path, "%s/transcripts", fx.tmpdir);
+    assert_int_equal(ar_report_transcripts(&fx.run, path, err, sizeof err), AR_OK);
+    char *xml = write_junit(&fx, path, sizeof(path));
+    /* The failure and the error carry one system-out each; passes do not. */
+    assert_int_equal(fx_count(xml, "<system-out>"), 2);
+    snprintf(want, sizeof want,
+             "</failure>\n      <system-out>scenario: scenarios/nasty.yaml\n"
+             "[[ATTACHMENT|%s/transcripts/002-fail-quoted-apos.jsonl]]\n</system-out>\n"
+             "    </testcase>",
+             fx.tmpdir);
+    assert_non_null(strstr(xml, want));
+    snprintf(want, sizeof want,
+             "</error>\n      <system-out>scenario: scenarios/down.yaml\n"
+             "[[ATTACHMENT|%s/transcripts/003-unreachable-service.jsonl]]\n</system-out>",
+             fx.tmpdir);
+    assert_non_null(strstr(xml, want));
+    snprintf(cmd, sizeof(cmd), CHECK_JUNIT " '%s' --attachments --schema '%s' >/dev/null", path,
+             SCHEMA);
+    assert_int_equal(run(cmd), 0);
+    free(xml);
+
+    /* GitLab's pattern takes no '|' in a path: then it is only named. */
+    free(fx.run.sessions[1].transcript_path);
+    fx.run.sessions[1].transcript_path = ar_strdup("out/a|b.jsonl");
+    xml = write_junit(&fx, path, sizeof(path));
+    assert_non_null(strstr(xml, "transcript: out/a|b.jsonl\n</system-out>"));
+    snprintf(cmd, sizeof(cmd),
+             CHECK_JUNIT " '%s' --attachments 2>&1 | grep -q 'has no "
+                         "\\[\\[ATTACHMENT'",
+             path);
+    assert_int_equal(run(cmd), 0);
+    free(xml);
+    fx_free(&fx);
+}
+
+/* check_junit.py catches what GitLab would misread. */
+static void test_check_junit_gitlab_rules(void **state)
+{
+    fx_run fx;
+    char path[256], cmd[1024];
+    FILE *f;
+
+    (void)state;
+    fx_build(&fx);
+    snprintf(path, sizeof path, "%s/dup.xml", fx.tmpdir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("<testsuites><testsuite name=\"s\" tests=\"2\" failures=\"1\" errors=\"0\">"
+          "<testcase classname=\"s\" name=\"turn 1: tools.called\"/>"
+          "<testcase classname=\"s\" name=\"turn 1: tools.called\"><failure/></testcase>"
+          "</testsuite></testsuites>\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             CHECK_JUNIT " '%s' 2>&1 | grep -q \"GitLab key 's_s_turn 1: "
+                         "tools.called' repeats (success, failed)\"",
+             path);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd), CHECK_JUNIT " '%s' >/dev/null 2>&1", path);
+    assert_int_equal(run(cmd), 1);
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("<testsuites><testsuite name=\"s\" tests=\"1\" failures=\"1\" errors=\"0\">"
+          "<testcase name=\"a\"><failure/><system-out>x</system-out>"
+          "<system-out>[[ATTACHMENT|/no/such/file]]</system-out></testcase>"
+          "</testsuite></testsuites>\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof(cmd),
+             CHECK_JUNIT " '%s' --attachments 2>&1 | grep -q 'has 2 "
+                         "<system-out>'",
+             path);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd),
+             CHECK_JUNIT " '%s' --attachments 2>&1 | grep -q 'has no "
+                         "\\[\\[ATTACHMENT'",
+             path);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd),
+             CHECK_JUNIT " '%s' --case nope 2>&1 | grep -q \"no testcase "
+                         "named 'nope'\"",
+             path);
+    assert_int_equal(run(cmd), 0);
+    fx_free(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +397,10 @@ int main(void)
         cmocka_unit_test(test_check_junit_script),
         cmocka_unit_test(test_empty_run),
         cmocka_unit_test(test_bad_path),
+        cmocka_unit_test(test_unique_names),
+        cmocka_unit_test(test_same_scenario_name_twice),
+        cmocka_unit_test(test_transcript_attachment),
+        cmocka_unit_test(test_check_junit_gitlab_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
