@@ -231,7 +231,8 @@ static bool sess_begin(sess_state *st)
     if (cfg->target_override) {
         out->target = ar_strdup(cfg->target_override);
     } else if (scn->target_tpl) {
-        if (ar_tpl_expand(scn->target_tpl, NULL, AR_TPL_PLAIN, &out->target, err, sizeof err)) {
+        if (ar_tpl_expand(scn->target_tpl, st->vars, AR_TPL_PLAIN, &out->target, err,
+                          sizeof err)) {
             set_error(out, AR_EINVAL, ar_asprintf("%s: target: %s", scn->file, err));
             return false;
         }
@@ -242,7 +243,7 @@ static bool sess_begin(sess_state *st)
         return false;
     }
     if (scn->thread_id_tpl) {
-        if (ar_tpl_expand(scn->thread_id_tpl, NULL, AR_TPL_PLAIN, &out->thread_id, err,
+        if (ar_tpl_expand(scn->thread_id_tpl, st->vars, AR_TPL_PLAIN, &out->thread_id, err,
                           sizeof err)) {
             set_error(out, AR_EINVAL, ar_asprintf("%s: thread_id: %s", scn->file, err));
             return false;
@@ -546,7 +547,7 @@ void ar_sess_run(ar_loop *loop, const ar_sess_cfg *cfg, const ar_scenario *scn, 
                      .scn = scn,
                      .out = out,
                      .index = index,
-                     .vars = ar_vars_new(),
+                     .vars = cfg->vars ? ar_vars_clone(cfg->vars) : ar_vars_new(),
                      .history = cJSON_CreateArray()};
     ar_buf_init(&st.response, AR_FRAME_MAX_BYTES);
     if (sess_begin(&st)) {

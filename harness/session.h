@@ -28,6 +28,10 @@ typedef struct {
     /* Called once the session's recorder session is open, before connecting,
      * so a runner can route its own events (fault proxy hits) into it. */
     void (*on_session)(void *hook_user, uint32_t rec_session);
+    /* Variables given on the command line (--var, --env-file), copied into
+     * the session's variables at its start: they win over the environment,
+     * captures and the built-ins win over them. Borrowed; may be NULL. */
+    const struct ar_vars *vars;
 } ar_sess_cfg;
 
 /*

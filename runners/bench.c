@@ -37,6 +37,7 @@
 #include "cli.h"
 #include "opts.h"
 #include "runners.h"
+#include "load.h"
 #include "bench_int.h"
 
 #define THREADS_MAX 64
@@ -85,7 +86,8 @@ static const ar_cli_opt own_opts[] = {
 
 static const ar_opts_help bench_help[] = {
     {"target", "drive this service (default: the scenario's, else refagent)"},
-    {"junit", "JUnit, one testcase per threshold (default: DIR/bench-junit.xml)"},
+    {"junit", "JUnit, one testcase per threshold, or per configuration error\n"
+              "(default: DIR/bench-junit.xml)"},
     {"transcripts", "also write every frame, one JSONL file per worker thread (off by default: a\n"
                     "load test keeps no events in memory and writes none unless asked)"},
     {"refagent", "refagent binary for the embedded service"},
@@ -99,8 +101,9 @@ static const ar_opts_help bench_help[] = {
 static const ar_opts_mode bench_mode = {
     .name = "bench",
     .usage = "usage: agentrig bench [options] SCENARIO\n"
+             "       agentrig bench [options] --grep REGEX|--tag TAG PATH...\n"
              "\n"
-             "Runs the scenario's turns as multi-turn sessions under load: closed model\n"
+             "Runs one scenario (the one file, or the one --grep and --tag pick in PATH)'s turns as multi-turn sessions under load: closed model\n"
              "(--vus N, or ramping 'stages:' of VUs) or open model (--rate R/s, or ramping\n"
              "'stages:' of rates), and reports latency percentiles, throughput, per-agent\n"
              "statistics and threshold verdicts (docs/metrics.md, docs/thresholds.md).\n"
@@ -109,7 +112,7 @@ static const ar_opts_mode bench_mode = {
                   "configuration error, 3 the service could not be reached, 130 interrupted.\n",
     .own = own_opts,
     .n_own = AR_ARRAY_LEN(own_opts),
-    .takes = 0,
+    .takes = AR_OPTS_DRIVE,
     .help = bench_help,
 };
 
@@ -176,8 +179,9 @@ static int parse_opts(int argc, char **argv, bench_opts *o, int *first)
     int rc = ar_opts_parse(&bench_mode, argc, argv, &o->c, own_opt, o, first);
     if (rc) return rc;
     if (*first >= argc) return usage_error("%s", "no scenario given");
-    if (*first + 1 < argc)
-        return usage_error("one scenario file at a time (got '%s' too)", argv[*first + 1]);
+    if (*first + 1 < argc && !o->c.n_tags && !o->c.grep)
+        return usage_error("one scenario file at a time, unless --grep or --tag picks one (got "
+                           "'%s' too)", argv[*first + 1]);
     return 0;
 }
 
@@ -292,12 +296,40 @@ typedef struct {
     char err[1024];
 } bench_run;
 
-static int load_scenario(bench_run *r, const char *path)
+/* The one scenario of paths that --tag and --grep pick, into r->scn. */
+static int pick_scenario(bench_run *r, const char *const *paths, size_t n_paths)
 {
-    if (ar_scn_load_file(path, &r->scn, r->err, sizeof r->err) != AR_OK) {
-        fprintf(stderr, "%s\n", r->err);
-        return AR_EXIT_USAGE;
+    ar_scn_list all = {0};
+    int rc = ar_load_scenarios("bench", paths, n_paths, r->junit, &all);
+    if (rc) return rc;
+    size_t n = 0, at = 0;
+    for (size_t i = 0; i < all.n; i++)
+        if (ar_opts_pick(&r->o.c, all.items[i])) n++, at = i;
+    if (n == 1) {
+        r->scn = all.items[at];
+        all.items[at] = NULL; /* r->scn owns it now */
+    } else if (n == 0) {
+        fprintf(stderr, "agentrig bench: no scenario matches the given %s\n",
+                ar_opts_filter_name(&r->o.c));
+    } else {
+        fprintf(stderr, "agentrig bench: %zu scenarios match the given %s; bench runs one at a "
+                        "time\n", n, ar_opts_filter_name(&r->o.c));
     }
+    ar_scn_list_free(&all);
+    return n == 1 ? AR_EXIT_PASS : AR_EXIT_USAGE;
+}
+
+static int load_scenario(bench_run *r, const char *const *paths, size_t n_paths)
+{
+    const bench_opts *o = &r->o;
+    /* Named before loading: a configuration error is written as JUnit. */
+    r->json = o->json ? ar_strdup(o->json) : ar_cli_path_in(o->c.results_dir, "bench.json");
+    r->junit =
+        o->c.junit ? ar_strdup(o->c.junit) : ar_cli_path_in(o->c.results_dir, "bench-junit.xml");
+    r->reflog = ar_cli_path_in(o->c.results_dir, "refagent.log");
+    if (!r->json || !r->junit || !r->reflog) return AR_EXIT_INFRA;
+    int rc = pick_scenario(r, paths, n_paths);
+    if (rc) return rc;
     const ar_scenario *scn = r->scn;
     if (scn->profile->transport != AR_PF_WS) {
         fprintf(stderr,
@@ -372,14 +404,11 @@ static int start_target(bench_run *r)
 {
     const bench_opts *o = &r->o;
     const ar_scenario *scn = r->scn;
-    r->json = o->json ? ar_strdup(o->json) : ar_cli_path_in(o->c.results_dir, "bench.json");
-    r->junit =
-        o->c.junit ? ar_strdup(o->c.junit) : ar_cli_path_in(o->c.results_dir, "bench-junit.xml");
-    r->reflog = ar_cli_path_in(o->c.results_dir, "refagent.log");
     if (o->c.target) {
         r->url = ar_strdup(o->c.target);
     } else if (scn->target_tpl) {
-        if (ar_tpl_expand(scn->target_tpl, NULL, AR_TPL_PLAIN, &r->url, r->err, sizeof r->err)) {
+        if (ar_tpl_expand(scn->target_tpl, o->c.vars, AR_TPL_PLAIN, &r->url, r->err,
+                          sizeof r->err)) {
             fprintf(stderr, "%s: target: %s\n", scn->file, r->err);
             return AR_EXIT_USAGE;
         }
@@ -449,9 +478,10 @@ static int init_worker(bench_run *r, int i)
     pthread_mutex_init(&w->snap_mu, NULL);
     w->n_vus = (size_t)(slots / n + (i < slots % n ? 1 : 0));
     w->vus = calloc(w->n_vus ? w->n_vus : 1, sizeof *w->vus);
+    w->vars = o->c.vars;
     w->frames_tpl = calloc(scn->n_turns, sizeof *w->frames_tpl);
     for (size_t k = 0; k < scn->n_turns; k++)
-        if (ar_tpl_expand(scn->turns[k].message_tpl, NULL, AR_TPL_PLAIN, &w->frames_tpl[k], r->err,
+        if (ar_tpl_expand(scn->turns[k].message_tpl, o->c.vars, AR_TPL_PLAIN, &w->frames_tpl[k], r->err,
                           sizeof r->err)) {
             fprintf(stderr, "%s: turn %zu: %s\n", scn->file, k + 1, r->err);
             return AR_EXIT_USAGE;
@@ -614,7 +644,7 @@ int ar_bench_main(int argc, char **argv)
         return rc < 0 ? AR_EXIT_PASS : rc;
     }
 
-    int exit_code = load_scenario(&r, argv[first]);
+    int exit_code = load_scenario(&r, (const char *const *)argv + first, (size_t)(argc - first));
     if (exit_code) goto out;
     exit_code = load_thresholds(&r);
     if (exit_code) goto out;

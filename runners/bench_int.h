@@ -64,6 +64,7 @@ typedef struct worker {
     const ar_profile *pf;
     const char *url;
     char **frames_tpl; /* per turn: the message text, expanded once */
+    const struct ar_vars *vars; /* --var, --env-file (borrowed; NULL: none) */
     ar_loop *loop;
     vu *vus;
     size_t n_vus; /* slots owned */

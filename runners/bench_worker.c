@@ -175,7 +175,9 @@ static void bench_send_turn(vu *v)
     char tid[48], turn_no[16];
     snprintf(tid, sizeof tid, "bench-%d-%llu", w->id, (unsigned long long)v->session_no);
     snprintf(turn_no, sizeof turn_no, "%u", v->turn + 1);
-    ar_vars *vars = ar_vars_new();
+    /* --var and --env-file values first; the built-ins win over them. */
+    ar_vars *vars = w->vars ? ar_vars_clone(w->vars) : ar_vars_new();
+    if (!vars) vars = ar_vars_new();
     ar_vars_set(vars, "thread_id", tid);
     ar_vars_set(vars, "turn", turn_no);
     ar_vars_set(vars, "message", w->frames_tpl[v->turn]);

@@ -42,6 +42,8 @@
 #include "opts.h"
 #include "faultenv.h"
 #include "judge.h"
+#include "load.h"
+#include "progress.h"
 #include "runners.h"
 
 #define JOBS_MAX 64
@@ -63,12 +65,12 @@ static const ar_opts_help chaos_help[] = {
     {"jobs", "trials run concurrently (default: CPU cores)"},
     {"target", "drive this service instead of the scenarios' targets (it must use the\n"
                "scenario's proxy: {listen} address for its dependencies)"},
-    {"junit", "JUnit XML (default: DIR/chaos-junit.xml)"},
+    {"junit", "JUnit XML (default: DIR/chaos-junit.xml); configuration errors too"},
     {"report", "JSON report (default: DIR/chaos.json)"},
     {"transcripts", "transcripts of the trials that did not recover (default: DIR/chaos-transcripts)"},
     {"refagent-arg", "extra argument for each embedded refagent (repeatable); chaos starts it with\n"
                      "--think-ms=0 --dep-timeout-ms=500 first, so later arguments override those"},
-    {"quiet", "no table on stdout"},
+    {"quiet", "no progress on stderr and no table on stdout"},
     {"no-color", "never colour the table (NO_COLOR works too)"},
     {NULL, NULL},
 };
@@ -86,7 +88,7 @@ static const ar_opts_mode chaos_mode = {
                   "2 usage or configuration error, 3 the service or harness failed, 130 interrupted.\n",
     .own = own_opts,
     .n_own = AR_ARRAY_LEN(own_opts),
-    .takes = AR_OPTS_JOBS | AR_OPTS_SEED | AR_OPTS_REPORT,
+    .takes = AR_OPTS_JOBS | AR_OPTS_SEED | AR_OPTS_REPORT | AR_OPTS_DRIVE,
     .jobs_max = JOBS_MAX,
     .help = chaos_help,
 };
@@ -136,16 +138,17 @@ static int metric_kind(const char *name, ar_thr_kind *kind)
     return -1;
 }
 
-static bool check_thresholds(const ar_scenario *s)
+/* Whether s's thresholds are ones chaos knows; if not, err says why. */
+static bool check_thresholds(const ar_scenario *s, char *err, size_t err_len)
 {
     for (size_t i = 0; i < s->n_thresholds; i++) {
         const ar_scn_threshold *t = &s->thresholds[i];
         ar_thr_kind kind;
         if (metric_kind(t->metric, &kind)) {
-            fprintf(stderr,
-                    "%s:%d:%d: unknown metric '%s' for agentrig chaos (valid: recovery, "
-                    "time_to_recover)\n",
-                    t->loc.file, t->loc.line, t->loc.col, t->metric);
+            snprintf(err, err_len,
+                     "%s:%d:%d: unknown metric '%s' for agentrig chaos (valid: recovery, "
+                     "time_to_recover)",
+                     t->loc.file, t->loc.line, t->loc.col, t->metric);
             return false;
         }
         for (size_t e = 0; e < t->n_exprs; e++) {
@@ -153,7 +156,7 @@ static bool check_thresholds(const ar_scenario *s)
             char msg[256];
             if (ar_thr_parse(t->exprs[e], &thr, msg, sizeof msg) != AR_OK ||
                 ar_thr_check_kind(&thr, t->metric, kind, msg, sizeof msg) != AR_OK) {
-                fprintf(stderr, "%s:%d:%d: %s\n", t->loc.file, t->loc.line, t->loc.col, msg);
+                snprintf(err, err_len, "%s:%d:%d: %s", t->loc.file, t->loc.line, t->loc.col, msg);
                 return false;
             }
         }
@@ -185,6 +188,7 @@ typedef struct {
     atomic_int infra_failed;
     char infra_error[1024];
     pthread_mutex_t mu;
+    ar_progress *progress;
 } chaos_run;
 
 static const atomic_int *g_stop;
@@ -197,6 +201,30 @@ static void infra_fail(chaos_run *cr, const char *msg)
     pthread_mutex_unlock(&cr->mu);
 }
 
+static char *failure_reason(const ar_session_result *r);
+
+/* The trial's line for the live progress. A trial cut off by an interrupt
+ * says so rather than "did not recover". */
+static void report_trial(chaos_run *cr, const trial *tr)
+{
+    const ar_scenario *scn = cr->scns[tr->scenario];
+    char dur[32];
+    ar_fmt_duration(tr->res.duration_us, dur, sizeof dur);
+    const char *verdict = tr->recovered ? "RECOVERED    "
+                          : atomic_load(g_stop) ? "INTERRUPTED  "
+                          : tr->errored       ? "ERROR        "
+                          : !tr->fired        ? "INCONCLUSIVE "
+                                              : "NOT RECOVERED";
+    char *why = tr->recovered ? NULL
+                : !tr->fired && !tr->errored ? ar_strdup("the fault never fired")
+                                             : failure_reason(&tr->res);
+    ar_progress_done(cr->progress,
+                     !tr->recovered && (tr->fired || tr->errored) && !atomic_load(g_stop),
+                     "%s %s %s #%ld (%s)%s%s", verdict, fault_type(scn), scn->name, tr->trial + 1,
+                     dur, why ? ": " : "", why ? why : "");
+    free(why);
+}
+
 static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
 {
     const ar_scenario *scn = cr->scns[tr->scenario];
@@ -207,16 +235,19 @@ static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
                       .reflog = cr->reflog,
                       .refagent_args = o->c.refagent_args,
                       .n_refagent_args = o->c.n_refagent_args,
-                      .target_override = o->c.target};
+                      .target_override = o->c.target,
+                      .vars = o->c.vars};
     ar_fenv *env = NULL;
     char err[700];
     tr->ttr_us = -1;
     if (ar_fenv_start(&fc, scn, ar_fenv_seed((unsigned long long)o->c.seed, tr->scenario, tr->trial), &env, err,
                       sizeof err) != AR_OK) {
         infra_fail(cr, err);
+        ar_progress_done(cr->progress, true, "ERROR %s #%ld: %s", scn->name, tr->trial + 1, err);
         return;
     }
-    ar_sess_cfg sc = {.rec = cr->rec, .target_override = o->c.target, .stop = g_stop};
+    ar_sess_cfg sc = {
+        .rec = cr->rec, .target_override = o->c.target, .stop = g_stop, .vars = o->c.vars};
     ar_fenv_session(env, &sc);
     ar_sess_run(loop, &sc, scn, (uint32_t)(tr->scenario * TRIALS_MAX + (size_t)tr->trial),
                 &tr->res);
@@ -225,6 +256,7 @@ static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
     ar_fenv_free(env);
     tr->errored = tr->res.outcome == AR_OUT_ERROR;
     tr->recovered = tr->fired && tr->res.outcome == AR_OUT_PASS;
+    report_trial(cr, tr);
 }
 
 static void *worker(void *arg)
@@ -427,19 +459,33 @@ static bool aggregate(chaos_run *cr, ar_chaos_result *out, const char *tdir, boo
 
 /* Keeps the fault scenarios of all in cr->scns; *need_ref when one of them
  * needs the embedded service. */
-static int pick_scenarios(chaos_run *cr, const ar_scn_list *all, bool *need_ref)
+static int pick_scenarios(chaos_run *cr, const ar_scn_list *all, const char *junit,
+                          bool *need_ref)
 {
     const chaos_opts *o = cr->o;
     cr->scns = calloc(all->n ? all->n : 1, sizeof *cr->scns);
     for (size_t i = 0; i < all->n; i++) {
-        if (!ar_scn_has_faults(all->items[i])) continue;
-        if (!check_thresholds(all->items[i])) return AR_EXIT_USAGE;
+        if (!ar_scn_has_faults(all->items[i]) || !ar_opts_pick(&o->c, all->items[i])) continue;
+        char msg[1024];
+        if (!check_thresholds(all->items[i], msg, sizeof msg)) {
+            /* A configuration error: said on stderr and in the JUnit file. */
+            fprintf(stderr, "%s\n", msg);
+            ar_scn_file f = {.path = all->items[i]->file, .error = msg};
+            if (ar_load_junit("chaos", &f, 1, true, junit, msg, sizeof msg) != AR_OK)
+                fprintf(stderr, "agentrig chaos: junit: %s\n", msg);
+            return AR_EXIT_USAGE;
+        }
         cr->scns[cr->n_scns++] = all->items[i];
         if (!o->c.target && !all->items[i]->target_tpl) *need_ref = true;
     }
     for (size_t i = 0; i < cr->n_scns; i++) /* masked as *** in every report */
         for (size_t k = 0; cr->scns[i]->profile && k < cr->scns[i]->profile->n_secrets; k++)
             ar_report_add_secret(getenv(cr->scns[i]->profile->secrets[k]));
+    if (cr->n_scns == 0 && (o->c.n_tags || o->c.grep)) {
+        fprintf(stderr, "agentrig chaos: no fault scenario matches the given %s\n",
+                ar_opts_filter_name(&o->c));
+        return AR_EXIT_USAGE;
+    }
     if (cr->n_scns == 0) {
         fprintf(stderr, "agentrig chaos: no fault scenarios in the given paths (a fault scenario "
                         "has 'faults:' or a turn with 'client_fault:')\n");
@@ -490,6 +536,7 @@ static int run_trials(chaos_run *cr, ar_chaos_result *result)
         fprintf(stderr, "agentrig chaos: %zu fault scenarios x %ld trials, seed %llu, %zu jobs\n",
                 cr->n_scns, o->trials, (unsigned long long)o->c.seed, jobs);
     int64_t t0_wall = ar_wall_us(), t0 = ar_now_us();
+    cr->progress = ar_progress_new(cr->n_trials, o->c.quiet);
     pthread_t th[JOBS_MAX];
     size_t started = 0;
     for (; started < jobs; started++)
@@ -497,6 +544,8 @@ static int run_trials(chaos_run *cr, ar_chaos_result *result)
     if (started == 0) worker(cr);
     for (size_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    ar_progress_free(cr->progress);
+    cr->progress = NULL;
 
     result->seed = (unsigned long long)o->c.seed;
     result->trials = o->trials;
@@ -554,18 +603,16 @@ int ar_chaos_main(int argc, char **argv)
     ar_refproc *deps = NULL;
     ar_chaos_result result = {0};
     char *junit = NULL, *report = NULL, *tdir = NULL, *reflog = NULL, *refbin = NULL;
-    char err[1024];
 
-    if (ar_scn_load_paths((const char *const *)argv + first, (size_t)(argc - first), &all, err,
-                          sizeof err) != AR_OK) {
-        fprintf(stderr, "%s\n", err);
-        exit_code = AR_EXIT_USAGE;
-        goto out;
-    }
-    bool need_ref = false;
-    exit_code = pick_scenarios(&cr, &all, &need_ref);
-    if (exit_code) goto out;
+    /* The JUnit path first: a configuration error is written there. */
     junit = o.c.junit ? ar_strdup(o.c.junit) : ar_cli_path_in(o.c.results_dir, "chaos-junit.xml");
+    exit_code = junit ? ar_load_scenarios("chaos", (const char *const *)argv + first,
+                                          (size_t)(argc - first), junit, &all)
+                      : AR_EXIT_INFRA;
+    if (exit_code) goto out;
+    bool need_ref = false;
+    exit_code = pick_scenarios(&cr, &all, junit, &need_ref);
+    if (exit_code) goto out;
     report = o.c.report ? ar_strdup(o.c.report) : ar_cli_path_in(o.c.results_dir, "chaos.json");
     tdir = o.c.transcripts ? ar_strdup(o.c.transcripts)
                            : ar_cli_path_in(o.c.results_dir, "chaos-transcripts");

@@ -255,7 +255,7 @@ ar_err ar_fenv_start(const ar_fenv_cfg *cfg, const ar_scenario *scn, uint64_t se
         for (size_t f = 0; f < scn->n_faults; f++)
             for (size_t k = 0; k < scn->faults[f].n_rules; k++)
                 t->rules[n++] = scn->faults[f].rules[k];
-        if (scn->proxy_upstream_tpl && ar_tpl_expand(scn->proxy_upstream_tpl, NULL, AR_TPL_PLAIN,
+        if (scn->proxy_upstream_tpl && ar_tpl_expand(scn->proxy_upstream_tpl, cfg->vars, AR_TPL_PLAIN,
                                                      &t->upstream, why, sizeof why)) {
             rc = AR_EINVAL;
             snprintf(err, err_len, "%s: proxy upstream: %s", scn->file, why);

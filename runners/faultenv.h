@@ -22,6 +22,7 @@ typedef struct {
         *refagent_args; /* after chaos's defaults (--think-ms=0 --dep-timeout-ms=500) */
     size_t n_refagent_args;
     const char *target_override; /* --target */
+    const struct ar_vars *vars;  /* --var, --env-file: for the proxy's upstream; may be NULL */
 } ar_fenv_cfg;
 
 typedef struct ar_fenv ar_fenv;

@@ -16,6 +16,8 @@ static const char usage[] =
     "  chaos PATH...  fault-injection sessions: recovery rate per fault type\n"
     "  proxy          a fault proxy for a service's dependencies (tools, model)\n"
     "  bench SCENARIO load: latency percentiles, throughput, thresholds\n"
+    "  validate PATH... load every scenario and report every error, running nothing\n"
+    "  list PATH...   the scenarios: name, file, tags, turns, faults (--json)\n"
     "                 (agentrig COMMAND --help for each command's options)\n"
     "  version        print the version\n"
     "  help           this text\n"
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "chaos") == 0) return ar_chaos_main(argc - 1, argv + 1);
     if (strcmp(cmd, "proxy") == 0) return ar_proxy_main(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return ar_bench_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "validate") == 0) return ar_validate_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "list") == 0) return ar_list_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("agentrig %s\n", AR_VERSION);
         return AR_EXIT_PASS;

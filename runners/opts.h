@@ -12,8 +12,24 @@
 
 #include "cli.h"
 
-/* Common options a mode may leave out (the others every mode takes). */
-enum { AR_OPTS_JOBS = 1, AR_OPTS_SEED = 2, AR_OPTS_REPORT = 4 };
+/* The groups of common options a mode takes (--help it takes always). */
+enum {
+    AR_OPTS_JOBS = 1,
+    AR_OPTS_SEED = 2,
+    AR_OPTS_REPORT = 4,
+    AR_OPTS_SERVICE = 8,  /* --target, --refagent, --refagent-arg */
+    AR_OPTS_OUTPUT = 16,  /* --results, --transcripts */
+    AR_OPTS_JUNIT = 32,   /* --junit */
+    AR_OPTS_FILTER = 64,  /* --tag, --grep */
+    AR_OPTS_VARS = 128,   /* --var, --env-file */
+    AR_OPTS_TERM = 256,   /* --quiet, --no-color */
+    /* What a mode that drives a service takes besides jobs, seed and report. */
+    AR_OPTS_DRIVE = AR_OPTS_SERVICE | AR_OPTS_OUTPUT | AR_OPTS_JUNIT | AR_OPTS_FILTER |
+                    AR_OPTS_VARS | AR_OPTS_TERM,
+};
+
+struct ar_vars;
+struct ar_scenario;
 
 /* Values of the common options; zero means "not given". Strings borrow argv. */
 typedef struct {
@@ -30,6 +46,17 @@ typedef struct {
     size_t n_refagent_args;
     bool quiet;    /* -q */
     bool no_color; /* --no-color */
+    const char **tags; /* --tag, any of them; owned array */
+    size_t n_tags;
+    const char *grep;  /* --grep REGEX on scenario names */
+    void *grep_re;     /* pcre2_code*, compiled by ar_opts_parse; owned */
+    /* --env-file files in order, then --var: the template variables the
+     * sessions start with (later wins). Owned; NULL when none was given. */
+    struct ar_vars *vars;
+    const char **var_args; /* as given, until ar_opts_parse builds vars; owned array */
+    size_t n_var_args;
+    const char **env_files;
+    size_t n_env_files;
 } ar_opts;
 
 /* How one common option's help reads in one mode (ids: see opts.c). */
@@ -60,6 +87,10 @@ typedef struct {
 int ar_opts_parse(const ar_opts_mode *m, int argc, char **argv, ar_opts *o,
                   int (*own)(int c, const char *arg, void *user), void *user, int *first);
 void ar_opts_free(ar_opts *o); /* NULL-safe */
+/* Whether --tag and --grep keep scenario s (true when neither was given). */
+bool ar_opts_pick(const ar_opts *o, const struct ar_scenario *s);
+/* "--tag", "--grep" or "--tag and --grep": what filtered, for messages. */
+const char *ar_opts_filter_name(const ar_opts *o);
 /* A usage error for mode m (exit 2). */
 int ar_opts_usage(const ar_opts_mode *m, const char *fmt, const char *arg);
 

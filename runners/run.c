@@ -31,22 +31,15 @@
 #include "opts.h"
 #include "faultenv.h"
 #include "judge.h"
+#include "load.h"
+#include "progress.h"
 #include "runners.h"
 
 #define JOBS_MAX 256
 
 typedef struct {
-    ar_opts c; /* what every mode takes */
-    const char **tags;
-    size_t n_tags;
+    ar_opts c; /* what every mode takes; run has no options of its own */
 } run_opts;
-
-enum { OPT_TAG = 1000 };
-
-static const ar_cli_opt own_opts[] = {
-    {"tag", required_argument, OPT_TAG, "TAG",
-     "run only scenarios with this tag (repeatable: any of them)"},
-};
 
 static const ar_opts_help run_help[] = {
     {"target", "drive this service (ws://...) instead of each scenario's target;\n"
@@ -65,17 +58,17 @@ static const ar_opts_mode run_mode = {
              "\n",
     .exit_codes = "\nexit codes: 0 all passed, 1 an expectation failed, 2 usage or configuration\n"
                   "error, 3 service unreachable or harness failure, 130 interrupted.\n",
-    .own = own_opts,
-    .n_own = AR_ARRAY_LEN(own_opts),
-    .takes = AR_OPTS_JOBS | AR_OPTS_SEED | AR_OPTS_REPORT,
+    .own = NULL,
+    .n_own = 0,
+    .takes = AR_OPTS_JOBS | AR_OPTS_SEED | AR_OPTS_REPORT | AR_OPTS_DRIVE,
     .jobs_max = JOBS_MAX,
     .help = run_help,
 };
 
 static int own_opt(int c, const char *arg, void *user)
 {
-    run_opts *o = user;
-    return ar_cli_push(&o->tags, &o->n_tags, arg) ? 0 : AR_EXIT_INFRA; /* OPT_TAG */
+    (void)c, (void)arg, (void)user;
+    return AR_EXIT_USAGE; /* unreachable: run has no options of its own */
 }
 
 static int parse_opts(int argc, char **argv, run_opts *o, int *first_path)
@@ -85,14 +78,6 @@ static int parse_opts(int argc, char **argv, run_opts *o, int *first_path)
     if (*first_path >= argc)
         return ar_opts_usage(&run_mode, "%s", "no scenario files or directories given");
     return 0;
-}
-
-static bool has_tag(const ar_scenario *s, const run_opts *o)
-{
-    for (size_t i = 0; i < o->n_tags; i++)
-        for (size_t j = 0; j < s->n_tags; j++)
-            if (strcmp(o->tags[i], s->tags[j]) == 0) return true;
-    return false;
 }
 
 static const atomic_int *g_stop;
@@ -108,7 +93,25 @@ typedef struct {
     bool tls;
     char loop_error[256];
     atomic_int loop_failed;
+    ar_progress *progress;
 } work_queue;
+
+/* The session's line for the live progress: its verdict and, when it did not
+ * pass, the first reason. */
+static void report_progress(work_queue *q, size_t i)
+{
+    const ar_session_result *r = &q->results[i];
+    char dur[32];
+    ar_fmt_duration(r->duration_us, dur, sizeof dur);
+    const char *why = r->outcome == AR_OUT_ERROR ? r->error : NULL;
+    for (size_t k = 0; !why && r->outcome == AR_OUT_FAIL && k < r->n_turns; k++)
+        for (size_t c = 0; !why && c < r->turns[k].checks.n; c++)
+            if (!r->turns[k].checks.items[c].passed) why = r->turns[k].checks.items[c].message;
+    static const char *const verdict[] = {"PASS ", "FAIL ", "ERROR"};
+    ar_progress_done(q->progress, r->outcome != AR_OUT_PASS, "%s %s (%s)%s%s",
+                     verdict[r->outcome <= AR_OUT_ERROR ? r->outcome : AR_OUT_ERROR],
+                     q->scns[i]->name, dur, why ? ": " : "", why ? why : "");
+}
 
 static void *worker_main(void *arg)
 {
@@ -129,11 +132,13 @@ static void *worker_main(void *arg)
             r->outcome = AR_OUT_ERROR;
             r->error_code = AR_EINTERNAL;
             r->error = ar_asprintf("could not start an event loop: %s", err);
+            report_progress(q, i);
             continue;
         }
         if (!q->scns[i]->n_faults) {
             ar_sess_run(loop, &q->cfg, q->scns[i], (uint32_t)i, &q->results[i]);
             ar_judge_session(q->cfg.rec, &q->results[i]);
+            report_progress(q, i);
             continue;
         }
         /* A scenario with dependency faults gets its own proxy (and its own
@@ -149,6 +154,7 @@ static void *worker_main(void *arg)
             r->outcome = AR_OUT_ERROR;
             r->error_code = frc; /* AR_EINVAL (exit 2): the scenario cannot be wired as written */
             r->error = ar_strdup(ferr);
+            report_progress(q, i);
             continue;
         }
         ar_sess_cfg sc = q->cfg;
@@ -159,6 +165,7 @@ static void *worker_main(void *arg)
         int64_t ttr;
         ar_fenv_finish(env, q->scns[i], r, &fired, &ttr);
         ar_fenv_free(env);
+        report_progress(q, i);
     }
     ar_loop_free(loop);
     return NULL;
@@ -168,7 +175,7 @@ static void *worker_main(void *arg)
 typedef struct {
     run_opts o;
     ar_scn_list all;
-    ar_scenario **picked; /* the scenarios that match --tag */
+    ar_scenario **picked; /* the scenarios that match --tag and --grep */
     size_t n;
     bool need_ref, need_deps, need_tls;
     ar_rec *rec;
@@ -178,23 +185,22 @@ typedef struct {
     ar_run_result run;
 } run_state;
 
-/* Loads every path and keeps the scenarios --tag picks, noting which
- * services and transports they need. */
+/* Loads every path (every broken file is reported, and written as JUnit) and
+ * keeps the scenarios --tag and --grep pick, noting which services and
+ * transports they need. */
 static int pick_scenarios(run_state *st, int argc, char **argv, int first)
 {
     const run_opts *o = &st->o;
     char err[1024];
-    if (ar_scn_load_paths((const char *const *)argv + first, (size_t)(argc - first), &st->all, err,
-                          sizeof err) != AR_OK) {
-        fprintf(stderr, "%s\n", err);
-        return AR_EXIT_USAGE;
-    }
+    int rc = ar_load_scenarios("run", (const char *const *)argv + first, (size_t)(argc - first),
+                               st->junit, &st->all);
+    if (rc) return rc;
     const ar_scn_list *all = &st->all;
     st->picked = calloc(all->n ? all->n : 1, sizeof *st->picked);
     if (!st->picked) return AR_EXIT_INFRA;
     st->need_tls = o->c.target && strncmp(o->c.target, "wss://", 6) == 0;
     for (size_t i = 0; i < all->n; i++) {
-        if (o->n_tags && !has_tag(all->items[i], o)) continue;
+        if (!ar_opts_pick(&o->c, all->items[i])) continue;
         st->picked[st->n++] = all->items[i];
         if (!o->c.target && !all->items[i]->target_tpl) {
             if (all->items[i]->n_faults)
@@ -206,8 +212,8 @@ static int pick_scenarios(run_state *st, int argc, char **argv, int first)
          * expands it again and reports an undefined variable properly. */
         char *url = NULL;
         if (!o->c.target && all->items[i]->target_tpl &&
-            ar_tpl_expand(all->items[i]->target_tpl, NULL, AR_TPL_PLAIN, &url, err, sizeof err) ==
-                AR_OK &&
+            ar_tpl_expand(all->items[i]->target_tpl, o->c.vars, AR_TPL_PLAIN, &url, err,
+                          sizeof err) == AR_OK &&
             strncmp(url, "wss://", 6) == 0)
             st->need_tls = true;
         free(url);
@@ -220,7 +226,8 @@ static int pick_scenarios(run_state *st, int argc, char **argv, int first)
             ar_report_add_secret(getenv(pf->secrets[k]));
     }
     if (st->n == 0) {
-        fprintf(stderr, "agentrig run: no scenario matches the given --tag\n");
+        fprintf(stderr, "agentrig run: no scenario matches the given %s\n",
+                ar_opts_filter_name(&o->c));
         return AR_EXIT_USAGE;
     }
     return AR_EXIT_PASS;
@@ -288,17 +295,20 @@ static int run_sessions(run_state *st)
                            .reflog = st->reflog,
                            .refagent_args = o->c.refagent_args,
                            .n_refagent_args = o->c.n_refagent_args,
-                           .target_override = o->c.target};
+                           .target_override = o->c.target,
+                           .vars = o->c.vars};
     q.cfg = (ar_sess_cfg){.rec = st->rec,
                           .target_override = o->c.target,
                           .default_target = st->ref ? ar_refproc_url(st->ref) : NULL,
-                          .stop = g_stop};
+                          .stop = g_stop,
+                          .vars = o->c.vars};
     atomic_init(&q.next, 0);
     atomic_init(&q.loop_failed, 0);
     size_t jobs = (size_t)o->c.jobs < n ? (size_t)o->c.jobs : n;
     pthread_t *th = calloc(jobs, sizeof *th);
     if (!th) return AR_EXIT_INFRA;
     int64_t t0_wall = ar_wall_us(), t0 = ar_now_us();
+    q.progress = ar_progress_new(n, o->c.quiet);
     size_t started = 0;
     for (; started < jobs; started++)
         if (pthread_create(&th[started], NULL, worker_main, &q) != 0) break;
@@ -306,6 +316,7 @@ static int run_sessions(run_state *st)
     for (size_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     free(th);
+    ar_progress_free(q.progress);
 
     st->run = (ar_run_result){.mode = "run",
                               .sessions = st->results,
@@ -378,16 +389,16 @@ int ar_run_main(int argc, char **argv)
     int first = 0;
     int rc = parse_opts(argc, argv, &st.o, &first);
     if (rc) {
-        free(st.o.tags);
         ar_opts_free(&st.o.c);
         return rc < 0 ? AR_EXIT_PASS : rc;
     }
 
     g_stop = ar_cli_catch_interrupts(); /* from here on, Ctrl-C writes the reports */
 
-    int exit_code = pick_scenarios(&st, argc, argv, first);
+    /* Outputs first: a configuration error is written to the JUnit file. */
+    int exit_code = name_outputs(&st);
     if (exit_code) goto out;
-    exit_code = name_outputs(&st);
+    exit_code = pick_scenarios(&st, argc, argv, first);
     if (exit_code) goto out;
     exit_code = start_services(&st);
     if (exit_code) goto out;
@@ -411,7 +422,6 @@ out:
     free(st.transcripts);
     free(st.reflog);
     free(st.refbin);
-    free(st.o.tags);
     ar_opts_free(&st.o.c);
     return exit_code;
 }

@@ -9,5 +9,7 @@ int ar_run_main(int argc, char **argv);
 int ar_chaos_main(int argc, char **argv);
 int ar_proxy_main(int argc, char **argv);
 int ar_bench_main(int argc, char **argv);
+int ar_validate_main(int argc, char **argv);
+int ar_list_main(int argc, char **argv);
 
 #endif

@@ -36,8 +36,6 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
-/* Scenario files are written by people; anything bigger is a mistake. */
-#define SCN_FILE_MAX_BYTES (4u * 1024u * 1024u)
 /* Directory recursion bound: symlink loops must not hang the loader. */
 #define DIR_MAX_DEPTH 32
 
@@ -312,6 +310,10 @@ ar_err ar_scn_load_string(const char *yaml, size_t len, const char *name, ar_sce
     }
     l.scn = s;
     l.loc_file = s->file;
+    if (ar_yt_check_caps(&l, yaml ? yaml : "", len)) {
+        ar_scn_free(s);
+        return AR_EINVAL;
+    }
 
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -367,7 +369,7 @@ static ar_err read_file(const char *path, char **out, size_t *len, char *err, si
         return AR_EIO;
     }
     ar_buf b;
-    ar_buf_init(&b, SCN_FILE_MAX_BYTES);
+    ar_buf_init(&b, AR_YT_FILE_MAX_BYTES);
     char chunk[16384];
     ar_err rc = AR_OK;
     for (;;) {
@@ -381,8 +383,7 @@ static ar_err read_file(const char *path, char **out, size_t *len, char *err, si
         snprintf(err, err_len, "%s: %s", path, strerror(read_errno));
         rc = AR_EIO;
     } else if (rc == AR_ETOOBIG) {
-        snprintf(err, err_len, "%s: larger than %u bytes; not a scenario file", path,
-                 SCN_FILE_MAX_BYTES);
+        snprintf(err, err_len, "%s: larger than the " AR_YT_FILE_MAX_TEXT " cap", path);
         rc = AR_EINVAL;
     } else if (rc) {
         snprintf(err, err_len, "%s: out of memory", path);
@@ -430,6 +431,10 @@ ar_err ar_scn_load_rules_file(const char *path, ar_px_rule **out, size_t *n_out,
     ar_yt l = {.file = path, .err = err, .err_len = err_len};
     yaml_parser_t parser;
     yaml_document_t doc;
+    if (ar_yt_check_caps(&l, text, len)) {
+        free(text);
+        return AR_EINVAL;
+    }
     if (!yaml_parser_initialize(&parser)) {
         free(text);
         return ar_yt_fail_oom(&l);
@@ -602,6 +607,78 @@ ar_err ar_scn_load_paths(const char *const *paths, size_t n_paths, ar_scn_list *
     }
     if (rc) ar_scn_list_free(out);
     return rc;
+}
+
+static ar_err file_push(ar_scn_file **files, size_t *n, const char *path, const char *error,
+                        size_t n_scenarios)
+{
+    ar_scn_file *grown = realloc(*files, (*n + 1) * sizeof *grown);
+    if (!grown) return AR_ENOMEM;
+    *files = grown;
+    grown[*n] = (ar_scn_file){.path = ar_strdup(path),
+                              .error = error ? ar_strdup(error) : NULL,
+                              .n_scenarios = n_scenarios};
+    (*n)++;
+    return AR_OK;
+}
+
+/* Loads one file into out and notes it in files; returns its error code. */
+static ar_err load_one_noted(const char *path, ar_scn_list *out, ar_scn_file **files, size_t *n)
+{
+    char err[1024] = "";
+    size_t before = out->n;
+    ar_err rc = load_one_into(path, out, err, sizeof err);
+    if (file_push(files, n, path, rc ? err : NULL, out->n - before) != AR_OK) return AR_ENOMEM;
+    return rc;
+}
+
+ar_err ar_scn_load_paths_all(const char *const *paths, size_t n_paths, ar_scn_list *out,
+                             ar_scn_file **files, size_t *n_files)
+{
+    if (!out || !files || !n_files) return AR_EINVAL;
+    *out = (ar_scn_list){0};
+    *files = NULL;
+    *n_files = 0;
+    ar_err first = AR_OK, rc;
+    char err[1024];
+    for (size_t i = 0; i < n_paths; i++) {
+        struct stat st;
+        path_list pl = {0};
+        err[0] = '\0';
+        if (stat(paths[i], &st) != 0) {
+            snprintf(err, sizeof err, "%s: %s", paths[i], strerror(errno));
+            rc = AR_EIO;
+        } else if (!S_ISDIR(st.st_mode)) {
+            rc = load_one_noted(paths[i], out, files, n_files);
+            if (rc && !first) first = rc;
+            continue;
+        } else if ((rc = collect(paths[i], 0, &pl, err, sizeof err)) == AR_OK && pl.n == 0) {
+            snprintf(err, sizeof err, "%s: no scenario files (*.yaml, *.yml) found", paths[i]);
+            rc = AR_EINVAL;
+        }
+        if (rc) { /* the path itself is the problem: it is the entry */
+            path_list_free(&pl);
+            if (!first) first = rc;
+            if (file_push(files, n_files, paths[i], err, 0) != AR_OK) return AR_ENOMEM;
+            continue;
+        }
+        qsort(pl.paths, pl.n, sizeof(*pl.paths), path_cmp);
+        for (size_t j = 0; j < pl.n; j++) {
+            rc = load_one_noted(pl.paths[j], out, files, n_files);
+            if (rc && !first) first = rc;
+        }
+        path_list_free(&pl);
+    }
+    return first;
+}
+
+void ar_scn_files_free(ar_scn_file *files, size_t n)
+{
+    for (size_t i = 0; files && i < n; i++) {
+        free(files[i].path);
+        free(files[i].error);
+    }
+    free(files);
 }
 
 /* Freeing */

@@ -323,6 +323,25 @@ ar_err ar_scn_load_string(const char *yaml, size_t len, const char *name, ar_sce
 ar_err ar_scn_load_paths(const char *const *paths, size_t n_paths, ar_scn_list *out, char *err,
                          size_t err_len);
 
+/* One file ar_scn_load_paths_all looked at: loaded, or why not. */
+typedef struct {
+    char *path;  /* a scenario file, or a path given that could not be read; owned */
+    char *error; /* NULL: loaded; else "path:line:col: message"; owned */
+    size_t n_scenarios; /* scenarios it added to the list (0 or 1) */
+} ar_scn_file;
+
+/*
+ * Like ar_scn_load_paths, but does not stop at the first error: every file is
+ * loaded, the good ones go to *out, and *files (owned; free with
+ * ar_scn_files_free) lists every file looked at in order, each with its error
+ * or NULL, so a CI log or a validate run shows all that is wrong at once.
+ * Returns AR_OK when there was no error, else the first file's error code
+ * (*out and *files are filled either way).
+ */
+ar_err ar_scn_load_paths_all(const char *const *paths, size_t n_paths, ar_scn_list *out,
+                             ar_scn_file **files, size_t *n_files);
+void ar_scn_files_free(ar_scn_file *files, size_t n); /* NULL-safe */
+
 void ar_scn_free(ar_scenario *s);      /* NULL-safe */
 void ar_scn_list_free(ar_scn_list *l); /* NULL-safe; frees the scenarios too */
 
