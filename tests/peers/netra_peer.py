@@ -3,7 +3,8 @@
 
 agentrig must drive services it did not write. This peer is a second,
 independent implementation of the small multi-agent flow that refagent also
-serves (Supervisor -> Data (cost_db) / Optimization (pricing), memory per
+serves (Supervisor -> Data (cost_db) / Optimization (pricing) / Compliance
+(compliance_check), memory per
 thread), written in Python with Debian's python3-websockets and sharing no code
 with refagent, so that the same scenario passing against both proves the
 harness's `netra` profile rather than a shared bug.
@@ -134,6 +135,8 @@ def fmt_k(k):
 def route_for(message):
     """(specialists, mode) from the message's keywords."""
     low = message.lower()
+    if "complian" in low or "pci" in low:
+        return ["Compliance"], "compliance"
     if "optimi" in low or "reduc" in low or "%" in low:
         return ["Data", "Optimization"], "optimize"
     if "cost" in low or "spend" in low:
@@ -163,6 +166,23 @@ def tool_pricing(spend_k):
         out["monthly_savings_usd"] = int(round(total * 0.42))
         out["projected_monthly_usd"] = total - out["monthly_savings_usd"]
     return out
+
+
+COMPLIANCE_FRAMEWORKS = ["PCI-DSS"]
+
+
+def tool_compliance_check(_spend_k=None):
+    """The Compliance agent's tool: the controls the frameworks require (spend-independent)."""
+    return {"frameworks": list(COMPLIANCE_FRAMEWORKS),
+            "controls": ["network segmentation", "encryption in transit and at rest",
+                         "quarterly vulnerability scans", "12-month access logs"]}
+
+
+def compliance_text(spend_k):
+    where = (f"for the {fmt_k(spend_k)}/month baseline" if spend_k is not None
+             else "(no spend on record)")
+    return (f"PCI-DSS constraints {where}: segment cardholder data, encrypt in transit and at rest, "
+            f"scan quarterly, keep access logs for 12 months.")
 
 
 def data_text(spend_k, cost):
@@ -195,7 +215,14 @@ DIRECT_TEXT = ("I can report your cloud spend, recommend how to reduce it, or dr
                "plan. Ask about cost, optimization or migration.")
 
 # --fail-tools: what each tool "depends on", for the error and the apology.
-TOOL_DATA = {"cost_db": "cost", "pricing": "pricing"}
+TOOL_DATA = {"cost_db": "cost", "pricing": "pricing", "compliance_check": "compliance"}
+
+# Each specialist: (tool name, tool function, its thought before the call).
+SPECIALIST_TOOL = {
+    "Data": ("cost_db", tool_cost_db, "Looking up this month's spend in cost_db."),
+    "Optimization": ("pricing", tool_pricing, "Pricing spot instances and rightsizing."),
+    "Compliance": ("compliance_check", tool_compliance_check, "Checking PCI-DSS controls with compliance_check."),
+}
 
 
 def tool_unavailable(name):
@@ -410,7 +437,8 @@ async def run_turn(ws, content, thread_id, context, delay_s, fail_tools=False, w
     if agents:
         why = {"optimize": "the request asks for a reduction",
                "cost": "the request is about cost",
-               "plan": "the request asks for a plan"}[mode]
+               "plan": "the request asks for a plan",
+               "compliance": "the request asks for compliance constraints"}[mode]
         await turn.agent_thinking("Supervisor", sup, None, f"Routing to {', '.join(agents)}: {why}.")
     else:
         await turn.agent_thinking("Supervisor", sup, None, "No specialist needed: answering directly.")
@@ -422,11 +450,14 @@ async def run_turn(ws, content, thread_id, context, delay_s, fail_tools=False, w
     for agent in agents:
         run = turn.new_run(sup)
         await turn.agent_started(agent, run, sup)
-        args = {"spend": f"{fmt_k(spend_k)}/month" if spend_k is not None else None, "spend_k": spend_k}
+        spend_text = f"{fmt_k(spend_k)}/month" if spend_k is not None else None
+        if agent == "Compliance":
+            args = {"frameworks": list(COMPLIANCE_FRAMEWORKS), "spend": spend_text}
+        else:
+            args = {"spend": spend_text, "spend_k": spend_k}
         if fail_tools:
-            name, fn = ("cost_db", tool_cost_db) if agent == "Data" else ("pricing", tool_pricing)
-            await turn.agent_thinking(agent, run, sup, "Looking up this month's spend in cost_db."
-                                      if agent == "Data" else "Pricing spot instances and rightsizing.")
+            name, fn, thought = SPECIALIST_TOOL[agent]
+            await turn.agent_thinking(agent, run, sup, thought)
             await turn.tool(agent, run, sup, name, fn, args)
             tools.append(name)
             failed.append(name)
@@ -439,6 +470,12 @@ async def run_turn(ws, content, thread_id, context, delay_s, fail_tools=False, w
             tools.append("cost_db")
             text = data_text(spend_k, cost)
             await turn.agent_completed(agent, run, sup, "success", {"text": text, "cost_db": cost})
+        elif agent == "Compliance":
+            await turn.agent_thinking(agent, run, sup, "Checking PCI-DSS controls with compliance_check.")
+            checked = await turn.tool(agent, run, sup, "compliance_check", tool_compliance_check, args)
+            tools.append("compliance_check")
+            text = compliance_text(spend_k)
+            await turn.agent_completed(agent, run, sup, "success", {"text": text, "compliance_check": checked})
         else:
             await turn.agent_thinking(agent, run, sup, "Pricing spot instances and rightsizing.")
             pricing = await turn.tool(agent, run, sup, "pricing", tool_pricing, args)

@@ -5,7 +5,8 @@
 // event with the official @ag-ui/core types, validates input and output with
 // @ag-ui/core's own zod schemas and encodes with @ag-ui/encoder. It serves the
 // same small multi-agent flow as refagent and tests/peers/netra_peer.py
-// (Supervisor -> Data (cost_db) / Optimization (pricing), memory per thread)
+// (Supervisor -> Data (cost_db) / Optimization (pricing) / Compliance
+// (compliance_check), memory per thread)
 // but shares no code with either, so one scenario passing against all three
 // exercises the harness rather than a common bug.
 //
@@ -97,6 +98,7 @@ function fmtK(k) {
 
 function routeFor(message) {
     const low = message.toLowerCase();
+    if (low.includes("complian") || low.includes("pci")) return { agents: ["Compliance"], mode: "compliance" };
     if (low.includes("optimi") || low.includes("reduc") || low.includes("%"))
         return { agents: ["Data", "Optimization"], mode: "optimize" };
     if (low.includes("cost") || low.includes("spend")) return { agents: ["Data"], mode: "cost" };
@@ -127,6 +129,22 @@ function pricing(args) {
     return out;
 }
 
+// The Compliance agent's tool: the controls the frameworks require (spend-independent).
+const COMPLIANCE_FRAMEWORKS = ["PCI-DSS"];
+function complianceCheck(_args) {
+    return {
+        frameworks: [...COMPLIANCE_FRAMEWORKS],
+        controls: ["network segmentation", "encryption in transit and at rest",
+            "quarterly vulnerability scans", "12-month access logs"],
+    };
+}
+
+function complianceText(spendK) {
+    const where = spendK != null ? `for the ${fmtK(spendK)}/month baseline` : "(no spend on record)";
+    return `PCI-DSS constraints ${where}: segment cardholder data, encrypt in transit and at rest, ` +
+        "scan quarterly, keep access logs for 12 months.";
+}
+
 function dataText(spendK, cost) {
     if (spendK == null) return "No spend on record.";
     const b = cost.breakdown;
@@ -155,7 +173,18 @@ const DIRECT_TEXT = "I can report your cloud spend, recommend how to reduce it, 
 
 // --fail-tools: the error every tool call gets, and the Supervisor's answer naming the failed
 // tools, e.g. "I could not reach cost_db: the cost data is unavailable right now."
-const TOOL_DATA = { cost_db: "cost", pricing: "pricing" };
+const TOOL_DATA = { cost_db: "cost", pricing: "pricing", compliance_check: "compliance" };
+
+// Each specialist: its tool, the tool's function, SUBAGENT_STARTED's description and its thought.
+const SPECIALISTS = {
+    Data: { tool: "cost_db", fn: costDb, description: "reads spend from cost_db",
+        thought: "Looking up this month's spend in cost_db." },
+    Optimization: { tool: "pricing", fn: pricing, description: "prices savings with pricing",
+        thought: "Pricing spot instances and rightsizing." },
+    Compliance: { tool: "compliance_check", fn: complianceCheck,
+        description: "checks compliance controls with compliance_check",
+        thought: "Checking PCI-DSS controls with compliance_check." },
+};
 const toolUnavailable = (name) => `${name} unavailable: HTTP 503`;
 function unavailableText(failed) {
     const kinds = failed.map((t) => TOOL_DATA[t]);
@@ -289,7 +318,7 @@ async function runTurn(input, res, opts) {
 
     const { agents, mode } = routeFor(message);
     const why = { optimize: "the request asks for a reduction", cost: "the request is about cost",
-        plan: "the request asks for a plan" }[mode];
+        plan: "the request asks for a plan", compliance: "the request asks for compliance constraints" }[mode];
     await s.reasoning("Supervisor", null, agents.length
         ? `Routing to ${agents.join(", ")}: ${why}.` : "No specialist needed: answering directly.");
 
@@ -297,22 +326,25 @@ async function runTurn(input, res, opts) {
     const tools = [];
     const failed = [];
     const result = {};
-    const args = { spend: spendK != null ? `${fmtK(spendK)}/month` : null, spend_k: spendK };
+    const spendText = spendK != null ? `${fmtK(spendK)}/month` : null;
     for (const agent of agents) {
+        const spec = SPECIALISTS[agent];
+        const args = agent === "Compliance"
+            ? { frameworks: [...COMPLIANCE_FRAMEWORKS], spend: spendText }
+            : { spend: spendText, spend_k: spendK };
         const subagentRunId = newId("subrun");
         await s.emit({
             type: EventType.SUBAGENT_STARTED, subagentRunId, name: agent,
-            description: agent === "Data" ? "reads spend from cost_db" : "prices savings with pricing",
+            description: spec.description,
             metadata: { agentName: agent },
         });
         let text;
         if (opts.failTools) {
             // SUBAGENT_FINISHED's outcome is only success or suspended in @ag-ui/core 1.0.0;
             // a failed invocation is closed by SUBAGENT_ERROR instead.
-            const name = agent === "Data" ? "cost_db" : "pricing";
-            await s.reasoning(agent, subagentRunId, agent === "Data"
-                ? "Looking up this month's spend in cost_db." : "Pricing spot instances and rightsizing.");
-            await s.tool(agent, subagentRunId, name, agent === "Data" ? costDb : pricing, args);
+            const name = spec.tool;
+            await s.reasoning(agent, subagentRunId, spec.thought);
+            await s.tool(agent, subagentRunId, name, spec.fn, args);
             tools.push(name);
             failed.push(name);
             await s.emit({
@@ -326,6 +358,11 @@ async function runTurn(input, res, opts) {
             const cost = await s.tool(agent, subagentRunId, "cost_db", costDb, args);
             tools.push("cost_db");
             text = dataText(spendK, cost);
+        } else if (agent === "Compliance") {
+            await s.reasoning(agent, subagentRunId, spec.thought);
+            await s.tool(agent, subagentRunId, "compliance_check", complianceCheck, args);
+            tools.push("compliance_check");
+            text = complianceText(spendK);
         } else {
             await s.reasoning(agent, subagentRunId, "Pricing spot instances and rightsizing.");
             const p = await s.tool(agent, subagentRunId, "pricing", pricing, args);

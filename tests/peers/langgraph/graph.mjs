@@ -1,5 +1,6 @@
-// The peer's graph: a LangGraph JS supervisor (Supervisor) with two ReAct
-// workers (Data with the tool cost_db, Optimization with the tool pricing),
+// The peer's graph: a LangGraph JS supervisor (Supervisor) with three ReAct
+// workers (Data with the tool cost_db, Optimization with the tool pricing,
+// Compliance with the tool compliance_check),
 // built with @langchain/langgraph-supervisor's createSupervisor and
 // @langchain/langgraph's createReactAgent, driven by a scripted chat model
 // (a real BaseChatModel subclass that decides deterministically from the
@@ -49,6 +50,7 @@ const spendString = (k) => (k == null ? null : `${fmtK(k)}/month`);
 /** The specialists a user message needs, in order, and the mode. */
 export function routeFor(text) {
   const low = String(text ?? "").toLowerCase();
+  if (low.includes("complian") || low.includes("pci")) return { agents: ["Compliance"], mode: "compliance" };
   if (low.includes("optimi") || low.includes("reduc") || low.includes("%")) return { agents: ["Data", "Optimization"], mode: "optimize" };
   if (low.includes("cost") || low.includes("spend")) return { agents: ["Data"], mode: "cost" };
   if (low.includes("migrat") || low.includes("plan")) return { agents: ["Optimization"], mode: "plan" };
@@ -94,6 +96,22 @@ const planText = (spendK, p) =>
     : `Migration plan (3 phases) from the ${fmtK(spendK)}/month baseline: ${PLAN_STEPS}; ` +
       `target ${fmtK(p.projected_monthly_usd / 1000)}/month (${p.savings_pct}% lower).`;
 
+export const COMPLIANCE_FRAMEWORKS = ["PCI-DSS"];
+
+function complianceCheck() {
+  return {
+    frameworks: [...COMPLIANCE_FRAMEWORKS],
+    controls: ["network segmentation", "encryption in transit and at rest", "quarterly vulnerability scans", "12-month access logs"],
+  };
+}
+
+const COMPLIANCE_STEPS = "segment cardholder data, encrypt in transit and at rest, scan quarterly, keep access logs for 12 months.";
+
+const complianceText = (spendK) =>
+  spendK == null
+    ? `PCI-DSS constraints (no spend on record): ${COMPLIANCE_STEPS}`
+    : `PCI-DSS constraints for the ${fmtK(spendK)}/month baseline: ${COMPLIANCE_STEPS}`;
+
 export const DIRECT_TEXT =
   "I can report your cloud spend, recommend how to reduce it, or draft a migration plan. " +
   "Ask about cost, optimization or migration.";
@@ -119,6 +137,19 @@ export const pricingTool = tool(
     return JSON.stringify(pricing(spend_k));
   },
   { name: "pricing", description: "What spot instances plus rightsizing would save per month.", schema: spendArgs },
+);
+
+const complianceArgs = z.object({
+  frameworks: z.array(z.string()).describe('The compliance frameworks to check, e.g. ["PCI-DSS"]'),
+  spend: z.string().nullable().describe('The monthly spend, e.g. "$50K/month"; null when none is on record'),
+});
+
+export const complianceCheckTool = tool(
+  async () => {
+    if (failTools()) throw new Error("compliance_check unavailable: HTTP 503");
+    return JSON.stringify(complianceCheck());
+  },
+  { name: "compliance_check", description: "The controls a compliance framework requires (e.g. PCI-DSS).", schema: complianceArgs },
 );
 
 // ------------------------------------------------------------------ the scripted chat model
@@ -221,6 +252,12 @@ export class ScriptedChatModel extends BaseChatModel {
       const p = parse(res);
       return { content: routeFor(human).mode === "plan" ? planText(spendK, p) : optimizationText(spendK, p), toolCalls: [] };
     }
+    if (this.agent === "Compliance") {
+      const res = toolResult("compliance_check");
+      if (!res) return call("compliance_check", { frameworks: [...COMPLIANCE_FRAMEWORKS], spend: spendString(spendK) });
+      if (failed(res)) return { content: `The compliance_check tool was unavailable (${toolError(res)}), so no compliance constraints could be listed.`, toolCalls: [] };
+      return { content: complianceText(spendK), toolCalls: [] };
+    }
     throw new Error(`ScriptedChatModel: unknown agent ${this.agent}`);
   }
 
@@ -279,8 +316,8 @@ export const CostState = Annotation.Root({
 });
 
 /**
- * Every agent's pre-model hook (node `pre_model_hook` inside Supervisor, Data and
- * Optimization): settles the turn's spend and writes it to the state, which
+ * Every agent's pre-model hook (node `pre_model_hook` inside Supervisor, Data,
+ * Optimization and Compliance): settles the turn's spend and writes it to the state, which
  * flows back to the supervisor graph and so into the thread's checkpoint. (The
  * Supervisor's own write is dropped when it hands off with a Command to the
  * parent graph, hence the hook on the workers too.) Precedence: `$NK/month` in the
@@ -325,12 +362,21 @@ const optimization = createReactAgent({
   prompt: promptFor("Optimization", "you price reductions and draft migration plans with pricing."),
 });
 
+const compliance = createReactAgent({
+  name: "Compliance",
+  llm: new ScriptedChatModel({ agent: "Compliance" }),
+  tools: [complianceCheckTool],
+  stateSchema: CostState,
+  preModelHook: rememberSpend,
+  prompt: promptFor("Compliance", "you list compliance constraints (e.g. PCI-DSS) with compliance_check."),
+});
+
 export const graph = createSupervisor({
-  agents: [data, optimization],
+  agents: [data, optimization, compliance],
   llm: new ScriptedChatModel({ agent: "Supervisor" }),
   supervisorName: "Supervisor",
   stateSchema: CostState,
   outputMode: "last_message",
   preModelHook: rememberSpend,
-  prompt: promptFor("Supervisor", "you route cost questions to Data and reductions or plans to Optimization."),
+  prompt: promptFor("Supervisor", "you route compliance questions to Compliance, cost questions to Data and reductions or plans to Optimization."),
 }).compile({ name: "Supervisor" });

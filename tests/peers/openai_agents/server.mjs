@@ -13,8 +13,9 @@
 // events so `raw_model_stream_event` frames appear as with a real model.
 //
 // It serves the same small flow as refagent and the other peers in tests/peers
-// (Supervisor -> Data (cost_db) [-> Optimization (pricing)], or Optimization alone
-// for a migration plan; the monthly spend remembered per thread) but shares no
+// (Supervisor -> Data (cost_db) [-> Optimization (pricing)], Optimization alone
+// for a migration plan, or Compliance (compliance_check) for PCI/compliance; the
+// monthly spend remembered per thread) but shares no
 // code with them. See README.md for the wire format.
 //
 //   node tests/peers/openai_agents/server.mjs [--port 0] [--lifetime 300] [--fail-tools] [--delay-ms N]
@@ -106,6 +107,7 @@ const fmtK = (k) => `$${Math.round(k * 10) / 10}K`;
 // Route from the user's message, case-insensitive, first match wins.
 function routeFor(message) {
     const low = message.toLowerCase();
+    if (low.includes("complian") || low.includes("pci")) return "compliance";
     if (low.includes("optimi") || low.includes("reduc") || low.includes("%")) return "optimize";
     if (low.includes("cost") || low.includes("spend")) return "cost";
     if (low.includes("migrat") || low.includes("plan")) return "plan";
@@ -157,6 +159,23 @@ function planText(spend, p) {
         `target ${fmtK(p.projected_monthly_usd / 1000)}/month (${p.savings_pct}% lower).`;
 }
 
+const COMPLIANCE_FRAMEWORKS = ["PCI-DSS"];
+
+function complianceCheckResult() {
+    return {
+        frameworks: [...COMPLIANCE_FRAMEWORKS],
+        controls: ["network segmentation", "encryption in transit and at rest",
+            "quarterly vulnerability scans", "12-month access logs"],
+    };
+}
+
+function complianceText(spend) {
+    const steps = "segment cardholder data, encrypt in transit and at rest, scan quarterly, " +
+        "keep access logs for 12 months.";
+    if (spend == null) return `PCI-DSS constraints (no spend on record): ${steps}`;
+    return `PCI-DSS constraints for the ${spend} baseline: ${steps}`;
+}
+
 const DIRECT_TEXT = "I can report your cloud spend, recommend how to reduce it, or draft a migration " +
     "plan. Ask about cost, optimization or migration.";
 
@@ -172,6 +191,12 @@ function unavailableText(failed) {
 const SpendArgs = z.object({
     spend: z.string().nullable().describe('the monthly spend, e.g. "$50K/month"; null when unknown'),
     spend_k: z.number().nullable().describe("the monthly spend in thousands of USD; null when unknown"),
+});
+
+// compliance_check's arguments: the frameworks to check and the spend as text (null: none known).
+const ComplianceArgs = z.object({
+    frameworks: z.array(z.string()).describe('the compliance frameworks to check, e.g. ["PCI-DSS"]'),
+    spend: z.string().nullable().describe('the monthly spend, e.g. "$50K/month"; null when unknown'),
 });
 
 // --fail-tools: every tool throws, as a tool whose backend is down would.
@@ -200,6 +225,16 @@ const pricing = tool({
     execute: async (args) => {
         if (opts.failTools) failTool("pricing");
         return pricingResult(args.spend_k);
+    },
+});
+
+const complianceCheck = tool({
+    name: "compliance_check",
+    description: "The controls a compliance framework (e.g. PCI-DSS) requires.",
+    parameters: ComplianceArgs,
+    execute: async () => {
+        if (opts.failTools) failTool("compliance_check");
+        return complianceCheckResult();
     },
 });
 
@@ -256,7 +291,7 @@ function readTurn(request) {
     const failed = [];
     for (const it of items.slice(start + 1)) {
         if (it.type !== "function_call_result") continue;
-        if (it.name !== "cost_db" && it.name !== "pricing") continue;
+        if (it.name !== "cost_db" && it.name !== "pricing" && it.name !== "compliance_check") continue;
         const parsed = parseJsonObject(outputText(it.output));
         results[it.name] = parsed;
         if (!parsed) failed.push(it.name);
@@ -287,7 +322,8 @@ const assistantMessage = (text) => ({
 });
 
 // What each agent's "LLM" answers. Handoffs are the SDK's handoff tools
-// (the SDK names them transfer_to_Data, transfer_to_Optimization), called like any function.
+// (the SDK names them transfer_to_Data, transfer_to_Optimization, transfer_to_Compliance),
+// called like any function.
 function decide(agentName, request) {
     const t = readTurn(request);
     const handoffTool = (agent) => {
@@ -297,6 +333,9 @@ function decide(agentName, request) {
         return h.toolName;
     };
     if (agentName === "Supervisor") {
+        if (t.route === "compliance")
+            return [reasoning("Routing to Compliance: the request asks for compliance constraints."),
+                functionCall(handoffTool("Compliance"), "{}")];
         if (t.route === "optimize")
             return [reasoning("Routing to Data, then Optimization: the request asks for a reduction."),
                 functionCall(handoffTool("Data"), "{}")];
@@ -326,6 +365,14 @@ function decide(agentName, request) {
         if (t.failed.length) return [assistantMessage(unavailableText(t.failed))];
         if (t.route === "plan") return [assistantMessage(planText(t.spend, t.results.pricing))];
         return [assistantMessage(`${dataText(t.results.cost_db)} ${optimizationText(t.results.pricing)}`)];
+    }
+    if (agentName === "Compliance") {
+        if (!("compliance_check" in t.results))
+            return [reasoning("Checking the PCI-DSS controls with compliance_check."),
+                functionCall("compliance_check",
+                    JSON.stringify({ frameworks: [...COMPLIANCE_FRAMEWORKS], spend: t.spend }))];
+        if (t.failed.length) return [assistantMessage(unavailableText(t.failed))];
+        return [assistantMessage(complianceText(t.spend))];
     }
     throw new Error(`no script for agent ${agentName}`);
 }
@@ -388,13 +435,23 @@ const dataAgent = new Agent({
     handoffs: [optimizationAgent],
 });
 
+const complianceAgent = new Agent({
+    name: "Compliance",
+    handoffDescription: "Lists the controls a compliance framework such as PCI-DSS requires (tool compliance_check).",
+    instructions: withContext("You are Compliance. Check the framework's controls with the " +
+        "compliance_check tool and state the constraints."),
+    model: new ScriptedModel("Compliance"),
+    tools: [complianceCheck],
+});
+
 const supervisorAgent = new Agent({
     name: "Supervisor",
     instructions: withContext("You are Supervisor, the triage agent. Hand off cost questions to " +
-        "Data, reductions to Data (then Optimization), migration plans to Optimization; " +
+        "Data, reductions to Data (then Optimization), migration plans to Optimization, " +
+        "compliance (PCI) questions to Compliance; " +
         "otherwise answer yourself."),
     model: new ScriptedModel("Supervisor"),
-    handoffs: [dataAgent, optimizationAgent],
+    handoffs: [dataAgent, optimizationAgent, complianceAgent],
 });
 
 // ------------------------------------------------------------------ threads
