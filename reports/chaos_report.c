@@ -43,6 +43,9 @@ void ar_chaos_result_clear(ar_chaos_result *r)
         }
         free(t->failed_transcripts);
         free(t->failed_reasons);
+        for (size_t k = 0; k < t->n_interrupted_trials; k++)
+            free(t->interrupted_trials[k]);
+        free(t->interrupted_trials);
     }
     free(r->types);
     memset(r, 0, sizeof *r);
@@ -102,6 +105,50 @@ static void put_attachments(FILE *f, const ar_chaos_type *t)
     fputs("</system-out>\n", f);
 }
 
+/* The fault type's figures; an interrupted run says so on every suite. */
+static void put_properties(FILE *f, const ar_chaos_result *r, const ar_chaos_type *t)
+{
+    fputs("    <properties>\n", f);
+    prop(f, "fault_type", t->type);
+    prop_num(f, "trials", (double)t->trials, "%.0f");
+    prop_num(f, "recovered", (double)t->recovered, "%.0f");
+    prop_num(f, "inconclusive", (double)t->inconclusive, "%.0f");
+    prop_num(f, "errors", (double)t->errors, "%.0f");
+    prop_num(f, "rate", t->rate, "%.4f");
+    prop_num(f, "ci95_low", t->ci_lo, "%.4f");
+    prop_num(f, "ci95_high", t->ci_hi, "%.4f");
+    prop_num(f, "ttr_p50_ms", t->ttr_p50_us < 0 ? NAN : (double)t->ttr_p50_us / 1e3, "%.3f");
+    prop_num(f, "ttr_p95_ms", t->ttr_p95_us < 0 ? NAN : (double)t->ttr_p95_us / 1e3, "%.3f");
+    prop_num(f, "seed", (double)r->seed, "%.0f");
+    for (size_t k = 0; k < t->n_scenarios; k++)
+        prop(f, "scenario", t->scenarios[k]);
+    if (r->interrupted) {
+        prop(f, "interrupted", "true");
+        prop_num(f, "interrupted_trials", (double)t->interrupted, "%.0f");
+        prop_num(f, "not_run", (double)t->not_run, "%.0f");
+    }
+    fputs("    </properties>\n", f);
+}
+
+/* An interrupt before any trial of t finished leaves its thresholds with
+ * nothing to judge: skipped, not failed - nothing was measured. */
+static bool no_data(const ar_chaos_result *r, const ar_chaos_type *t)
+{
+    return r->interrupted && t->trials == t->inconclusive;
+}
+
+/* A skipped testcase, so a CI reader that ignores properties still sees that
+ * the rates above come from part of the trials. */
+static void put_interrupted_case(FILE *f, const ar_chaos_type *t)
+{
+    fputs("    <testcase classname=\"chaos.", f);
+    ar_text_xml_put(f, t->type, ATTR_MAX, true);
+    fprintf(f,
+            "\" name=\"run interrupted\" time=\"0\">\n      <skipped message=\"not run: interrupted; "
+            "%zu trials cut off and %zu not started are not counted\"/>\n    </testcase>\n",
+            t->interrupted, t->not_run);
+}
+
 ar_err ar_report_chaos_junit(const ar_chaos_result *r, const char *path, char *err, size_t err_len)
 {
     ar_fsutil_file af;
@@ -110,9 +157,9 @@ ar_err ar_report_chaos_junit(const ar_chaos_result *r, const char *path, char *e
     FILE *f = af.f;
     size_t tests = 0, failures = 0;
     for (size_t i = 0; i < r->n_types; i++) {
-        tests += r->types[i].n_verdicts;
+        tests += r->types[i].n_verdicts + (r->interrupted ? 1 : 0);
         for (size_t k = 0; k < r->types[i].n_verdicts; k++)
-            failures += !r->types[i].verdicts[k].passed;
+            failures += !r->types[i].verdicts[k].passed && !no_data(r, &r->types[i]);
     }
     char host[256] = "localhost", ts[32];
     gethostname(host, sizeof host - 1);
@@ -126,29 +173,18 @@ ar_err ar_report_chaos_junit(const ar_chaos_result *r, const char *path, char *e
         const ar_chaos_type *t = &r->types[i];
         size_t tf = 0;
         for (size_t k = 0; k < t->n_verdicts; k++)
-            tf += !t->verdicts[k].passed;
+            tf += !t->verdicts[k].passed && !no_data(r, t);
         fputs("  <testsuite name=\"chaos: ", f);
         ar_text_xml_put(f, t->type, ATTR_MAX, true);
         fprintf(f,
-                "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"0\" "
+                "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"0\" "
                 "timestamp=\"%s\" hostname=\"",
-                t->n_verdicts, tf, ts);
+                t->n_verdicts + (r->interrupted ? 1 : 0), tf,
+                (r->interrupted ? 1 : 0) + (no_data(r, t) ? t->n_verdicts : 0), ts);
         ar_text_xml_put(f, host, ATTR_MAX, true);
-        fputs("\">\n    <properties>\n", f);
-        prop(f, "fault_type", t->type);
-        prop_num(f, "trials", (double)t->trials, "%.0f");
-        prop_num(f, "recovered", (double)t->recovered, "%.0f");
-        prop_num(f, "inconclusive", (double)t->inconclusive, "%.0f");
-        prop_num(f, "errors", (double)t->errors, "%.0f");
-        prop_num(f, "rate", t->rate, "%.4f");
-        prop_num(f, "ci95_low", t->ci_lo, "%.4f");
-        prop_num(f, "ci95_high", t->ci_hi, "%.4f");
-        prop_num(f, "ttr_p50_ms", t->ttr_p50_us < 0 ? NAN : (double)t->ttr_p50_us / 1e3, "%.3f");
-        prop_num(f, "ttr_p95_ms", t->ttr_p95_us < 0 ? NAN : (double)t->ttr_p95_us / 1e3, "%.3f");
-        prop_num(f, "seed", (double)r->seed, "%.0f");
-        for (size_t k = 0; k < t->n_scenarios; k++)
-            prop(f, "scenario", t->scenarios[k]);
-        fputs("    </properties>\n", f);
+        fputs("\">\n", f);
+        put_properties(f, r, t);
+        if (r->interrupted) put_interrupted_case(f, t);
         for (size_t k = 0; k < t->n_verdicts; k++) {
             const ar_chaos_verdict *v = &t->verdicts[k];
             fputs("    <testcase classname=\"chaos.", f);
@@ -160,6 +196,12 @@ ar_err ar_report_chaos_junit(const ar_chaos_result *r, const char *path, char *e
             size_t ord = verdict_ordinal(t, k);
             if (ord) fprintf(f, " [%zu]", ord);
             fputs("\" time=\"0\"", f);
+            if (no_data(r, t)) {
+                fputs(">\n      <skipped message=\"not run: interrupted before any trial of this "
+                      "fault type finished\"/>\n    </testcase>\n",
+                      f);
+                continue;
+            }
             if (v->passed) {
                 fputs("/>\n", f);
                 continue;
@@ -226,6 +268,11 @@ ar_err ar_report_chaos_json(const ar_chaos_result *r, const char *path, char *er
         cJSON_AddNumberToObject(o, "recovered", (double)t->recovered);
         cJSON_AddNumberToObject(o, "inconclusive", (double)t->inconclusive);
         cJSON_AddNumberToObject(o, "errors", (double)t->errors);
+        cJSON_AddNumberToObject(o, "interrupted", (double)t->interrupted);
+        cJSON_AddNumberToObject(o, "not_run", (double)t->not_run);
+        cJSON *it = cJSON_AddArrayToObject(o, "interrupted_trials");
+        for (size_t k = 0; k < t->n_interrupted_trials; k++)
+            cJSON_AddItemToArray(it, cJSON_CreateString(t->interrupted_trials[k]));
         add_num_or_null(o, "rate", t->rate);
         add_num_or_null(o, "ci95_low", t->ci_lo);
         add_num_or_null(o, "ci95_high", t->ci_hi);
@@ -264,9 +311,22 @@ ar_err ar_report_chaos_json(const ar_chaos_result *r, const char *path, char *er
     return rc;
 }
 
+/* The trials an interrupt cut off, by name: they are in no column above. */
+static void put_interrupted_trials(FILE *out, const ar_chaos_type *t, bool color)
+{
+    if (!t->interrupted && !t->not_run) return;
+    fprintf(out, "    %s%s: %zu trial%s interrupted, %zu not run (not counted)", color ? "\033[33m" : "",
+            t->type, t->interrupted, t->interrupted == 1 ? "" : "s", t->not_run);
+    for (size_t k = 0; k < t->n_interrupted_trials && k < 5; k++)
+        fprintf(out, "%s%s", k ? ", " : ": ", t->interrupted_trials[k]);
+    if (t->n_interrupted_trials > 5) fprintf(out, ", +%zu more", t->n_interrupted_trials - 5);
+    fprintf(out, "%s\n", color ? "\033[0m" : "");
+}
+
 void ar_report_chaos_summary(const ar_chaos_result *r, FILE *out, bool color)
 {
     const char *green = color ? "\033[32m" : "", *red = color ? "\033[31m" : "",
+               *yellow = color ? "\033[33m" : "",
                *dim = color ? "\033[2m" : "", *reset = color ? "\033[0m" : "";
     fprintf(out, "%-18s %6s %9s %12s  %-20s %9s %9s  %s\n", "fault type", "trials", "recovered",
             "inconclusive", "rate [95% CI]", "TTR p50", "TTR p95", "verdict");
@@ -285,7 +345,7 @@ void ar_report_chaos_summary(const ar_chaos_result *r, FILE *out, bool color)
             if (!t->verdicts[k].passed)
                 fprintf(out, "    %s%s: %s %s%s\n", red, t->type, t->verdicts[k].metric,
                         t->verdicts[k].verdict, reset);
-        if (!t->passed && t->inconclusive == t->trials)
+        if (!t->passed && t->trials && t->inconclusive == t->trials)
             fprintf(out, "    %s%s: the fault did not fire in any trial (check its match)%s\n", red,
                     t->type, reset);
         for (size_t k = 0; k < t->n_failed_transcripts && k < 3; k++)
@@ -294,9 +354,23 @@ void ar_report_chaos_summary(const ar_chaos_result *r, FILE *out, bool color)
         if (t->n_failed_transcripts > 3)
             fprintf(out, "    %s(+%zu more transcripts)%s\n", dim, t->n_failed_transcripts - 3,
                     reset);
+        put_interrupted_trials(out, t, color);
     }
     char took[32];
     ar_fmt_duration(r->duration_us, took, sizeof took);
+    if (r->interrupted) {
+        /* Never "all recovered": the rates cover only the trials that ended. */
+        size_t cut = 0, not_run = 0;
+        for (size_t i = 0; i < r->n_types; i++) {
+            cut += r->types[i].interrupted;
+            not_run += r->types[i].not_run;
+        }
+        fprintf(out,
+                "\n%zu fault types, %ld trials each, seed %llu: %sinterrupted: %zu trials cut off, "
+                "%zu not run; rates count only finished trials%s  (%s)\n",
+                r->n_types, r->trials, (unsigned long long)r->seed, yellow, cut, not_run, reset, took);
+        return;
+    }
     fprintf(out, "\n%zu fault types, %ld trials each, seed %llu: %s%s%s  (%s)\n", r->n_types,
             r->trials, (unsigned long long)r->seed, all ? green : red,
             all ? "all recovered within thresholds" : "some fault types are below threshold", reset,

@@ -23,10 +23,17 @@ typedef struct {
     char *type;       /* "tool_failure", "disconnect", ... */
     char **scenarios; /* scenario names counted under this type */
     size_t n_scenarios;
-    size_t trials;
+    size_t trials; /* trials that ran to the end */
     size_t recovered;
     size_t inconclusive; /* the fault did not fire: neither recovered nor failed */
     size_t errors;       /* trials that could not be driven at all */
+    /* An interrupt: trials it cut off and trials it kept from starting. They
+     * are in none of the counts above nor the rate, which would otherwise
+     * count them as failed recoveries. */
+    size_t interrupted;
+    size_t not_run;
+    char **interrupted_trials; /* "<scenario> #k", one per cut-off trial */
+    size_t n_interrupted_trials;
     double rate;         /* recovered / (trials - inconclusive); NaN with no conclusive trial */
     double ci_lo, ci_hi; /* 95% Wilson interval */
     int64_t ttr_p50_us;  /* time to recover: first fault hit -> terminal event; -1: none */

@@ -130,7 +130,7 @@ static void add_session(json_ctx *cx, cJSON *arr, const ar_run_result *r,
     }
     add_str(cx, o, "target", s->target);
     add_str(cx, o, "thread_id", s->thread_id);
-    add_str(cx, o, "outcome", ar_outcome_name(s->outcome));
+    add_str(cx, o, "outcome", ar_report_outcome_name(r, s));
     add_str(cx, o, "error", s->outcome == AR_OUT_ERROR ? s->error : NULL);
     add_str(cx, o, "error_type", s->outcome == AR_OUT_ERROR ? ar_strerror(s->error_code) : NULL);
     add_time(cx, o, "started_at", s->start_wall_us);
@@ -145,7 +145,8 @@ static void add_session(json_ctx *cx, cJSON *arr, const ar_run_result *r,
 
 static cJSON *build(json_ctx *cx, const ar_run_result *r)
 {
-    ar_run_totals tot = ar_run_result_totals(r);
+    size_t not_run = 0;
+    ar_run_totals tot = ar_report_totals(r, &not_run);
     cJSON *root = cJSON_CreateObject();
     cJSON *totals, *sessions;
 
@@ -166,6 +167,7 @@ static cJSON *build(json_ctx *cx, const ar_run_result *r)
         add_num(cx, totals, "passed", (double)tot.passed);
         add_num(cx, totals, "failed", (double)tot.failed);
         add_num(cx, totals, "errored", (double)tot.errored);
+        add_num(cx, totals, "skipped", (double)not_run);
         add_num(cx, totals, "checks", (double)tot.checks);
         add_num(cx, totals, "checks_failed", (double)tot.checks_failed);
     }

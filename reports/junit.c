@@ -291,6 +291,7 @@ static void put_properties(FILE *f, const ar_run_result *r, const ar_session_res
 /* Why a turn was not driven, for its skipped testcase. */
 static char *skip_reason(const ar_run_result *r, const ar_session_result *s, size_t t)
 {
+    if (ar_report_not_run(r, s)) return ar_strdup("not run: interrupted");
     if (s->outcome == AR_OUT_ERROR)
         return ar_asprintf("not run: the session failed (%s): %s", ar_strerror(s->error_code),
                            s->error ? s->error : "no details");

@@ -47,4 +47,30 @@ bool ar_report_path_is_stdout(const char *path);
 /* mkdir -p for the parent directory of path. */
 ar_err ar_mkdirs_for(const char *path);
 
+/*
+ * Sessions that never ran (reports/outcome.c). A run cut short by an
+ * interrupt still lists every session it picked; one that drove no turn and
+ * failed nothing is reported as skipped ("not run: interrupted") by every
+ * writer, never as a pass. The run result has no outcome of its own for this,
+ * so all writers ask here and agree.
+ */
+bool ar_report_not_run(const ar_run_result *r, const ar_session_result *s);
+/* "pass", "fail", "error", or "skipped" for a session that never ran. */
+const char *ar_report_outcome_name(const ar_run_result *r, const ar_session_result *s);
+/* The run's totals with not-run sessions taken out of `passed`. */
+ar_run_totals ar_report_totals(const ar_run_result *r, size_t *not_run);
+
+/*
+ * Each run owns its output (reports/outcome.c): before a run writes
+ * anything, the outputs an earlier run of agentrig left in the results
+ * directory are removed, so CI never uploads a stale transcript beside new
+ * ones. Only names agentrig itself writes are touched: ar_report_clean_file
+ * removes one file (and its "<path>.tmp"); ar_report_clean_transcripts
+ * removes "NNN-<slug>.jsonl" (and ".tmp") files directly in dir and keeps
+ * everything else. A missing file or directory is not an error; a path that
+ * is not a regular file (a FIFO, a symlink) is left alone.
+ */
+void ar_report_clean_file(const char *path);
+void ar_report_clean_transcripts(const char *dir);
+
 #endif

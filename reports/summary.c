@@ -79,6 +79,13 @@ static void put_session(FILE *out, const ar_run_result *r, const ar_session_resu
     size_t ran = 0;
     char dur[32];
 
+    if (ar_report_not_run(r, s)) {
+        /* Never a PASS: nothing of it was driven. */
+        fprintf(out, "%sSKIP %s ", color ? SGR_YELLOW : "", color ? SGR_RESET : "");
+        put_text(out, session_name(s), "");
+        fprintf(out, "  %snot run (interrupted)%s\n", color ? SGR_DIM : "", color ? SGR_RESET : "");
+        return;
+    }
     switch (s->outcome) {
     case AR_OUT_PASS:
         verdict = "PASS";
@@ -146,7 +153,8 @@ void ar_report_summary(const ar_run_result *r, FILE *out, bool color)
     if (!r || !out) return;
     for (size_t i = 0; i < r->n_sessions; i++)
         put_session(out, r, &r->sessions[i], color);
-    t = ar_run_result_totals(r);
+    size_t not_run = 0;
+    t = ar_report_totals(r, &not_run);
     ok = t.failed == 0 && t.errored == 0 && !r->interrupted;
     ar_fmt_duration(r->duration_us, dur, sizeof(dur));
     if (r->n_sessions) fputc('\n', out);
@@ -157,7 +165,10 @@ void ar_report_summary(const ar_run_result *r, FILE *out, bool color)
             t.passed, t.failed, t.errored, t.errored == 1 ? "" : "s", t.checks,
             t.checks == 1 ? "" : "s", t.checks_failed, color ? SGR_RESET : "", color ? SGR_DIM : "",
             dur, color ? SGR_RESET : "");
+    if (not_run)
+        fprintf(out, "%s%zu session%s not run (interrupted)%s\n", color ? SGR_YELLOW : "", not_run,
+                not_run == 1 ? "" : "s", color ? SGR_RESET : "");
     if (r->interrupted)
-        fprintf(out, "%sinterrupted: sessions not shown above did not run%s\n",
+        fprintf(out, "%sinterrupted: the run was stopped; sessions marked SKIP did not run%s\n",
                 color ? SGR_YELLOW : "", color ? SGR_RESET : "");
 }

@@ -165,6 +165,9 @@ static ar_err write_session(const ar_run_result *r, ar_session_result *s, size_t
         put_str(&cx, o, "file", s->scn ? s->scn->file : NULL);
         put_str(&cx, o, "target", s->target);
         put_str(&cx, o, "thread_id", s->thread_id);
+        /* A session the interrupt kept from starting says so up front, so
+         * nobody reads its empty transcript as a quiet pass. */
+        if (ar_report_not_run(r, s)) put_str(&cx, o, "not_run", "interrupted");
         if (s->start_wall_us > 0) {
             ar_wall_iso8601(s->start_wall_us, iso, sizeof(iso));
             put_str(&cx, o, "started_at", iso);
@@ -178,7 +181,8 @@ static ar_err write_session(const ar_run_result *r, ar_session_result *s, size_t
     o = cJSON_CreateObject();
     if (o) {
         put_true(&cx, o, "end");
-        put_str(&cx, o, "outcome", ar_outcome_name(s->outcome));
+        put_str(&cx, o, "outcome", ar_report_outcome_name(r, s));
+        if (ar_report_not_run(r, s)) put_str(&cx, o, "not_run", "interrupted");
         if (s->outcome == AR_OUT_ERROR)
             put_str(&cx, o, "error", s->error ? s->error : ar_strerror(s->error_code));
         put_int(&cx, o, "events", (int64_t)n_events);

@@ -328,6 +328,11 @@ static int load_scenario(bench_run *r, const char *const *paths, size_t n_paths)
         o->c.junit ? ar_strdup(o->c.junit) : ar_cli_path_in(o->c.results_dir, "bench-junit.xml");
     r->reflog = ar_cli_path_in(o->c.results_dir, "refagent.log");
     if (!r->json || !r->junit || !r->reflog) return AR_EXIT_INFRA;
+    /* Each run owns its output: an earlier bench's default reports and the
+     * refagent log go first; paths the user named are only overwritten. */
+    if (!o->json) ar_report_clean_file(r->json);
+    if (!o->c.junit) ar_report_clean_file(r->junit);
+    ar_report_clean_file(r->reflog);
     int rc = pick_scenario(r, paths, n_paths);
     if (rc) return rc;
     const ar_scenario *scn = r->scn;

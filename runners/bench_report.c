@@ -98,18 +98,27 @@ static bool write_junit(const bench_report *r, const char *ts, char verdicts[][V
     size_t n_thr = r->n_thr, nf = 0;
     for (size_t i = 0; i < n_thr; i++)
         nf += !passed[i];
+    /* An interrupted run says so where CI looks: a property on the suite and
+     * a skipped testcase, since the figures cover only part of the run. */
+    size_t n_tests = n_thr + (r->interrupted ? 1 : 0);
     fprintf(jf,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"agentrig bench\" "
             "tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n  <testsuite name=\"bench\" "
             "tests=\"%zu\" "
-            "failures=\"%zu\" errors=\"0\" time=\"%.3f\" timestamp=\"%s\"",
-            n_thr, nf, n_thr, nf, (double)r->dur_us / 1e6, ts);
+            "failures=\"%zu\" errors=\"0\" skipped=\"%d\" time=\"%.3f\" timestamp=\"%s\"",
+            n_tests, nf, n_tests, nf, r->interrupted ? 1 : 0, (double)r->dur_us / 1e6, ts);
     if (r->scn->file) {
         fputs(" file=\"", jf);
         ar_text_xml_put(jf, r->scn->file, 1024, true);
         fputc('"', jf);
     }
     fputs(">\n", jf);
+    if (r->interrupted)
+        fputs("    <properties>\n      <property name=\"interrupted\" value=\"true\"/>\n"
+              "    </properties>\n    <testcase classname=\"bench\" name=\"run interrupted\" "
+              "time=\"0\">\n      <skipped message=\"not run: interrupted; the figures cover "
+              "the run up to the interrupt\"/>\n    </testcase>\n",
+              jf);
     for (size_t i = 0; i < n_thr; i++) {
         bool ok = passed[i];
         size_t ord = threshold_ordinal(r, i);

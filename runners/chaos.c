@@ -171,7 +171,9 @@ typedef struct {
     bool fired;
     bool recovered;
     bool errored;
-    int64_t ttr_us; /* -1: none */
+    bool started;     /* false: an interrupt (or no event loop) kept it from running */
+    bool interrupted; /* cut off by the interrupt: counted neither way */
+    int64_t ttr_us;   /* -1: none */
 } trial;
 
 typedef struct {
@@ -211,7 +213,7 @@ static void report_trial(chaos_run *cr, const trial *tr)
     char dur[32];
     ar_fmt_duration(tr->res.duration_us, dur, sizeof dur);
     const char *verdict = tr->recovered ? "RECOVERED    "
-                          : atomic_load(g_stop) ? "INTERRUPTED  "
+                          : tr->interrupted   ? "INTERRUPTED  "
                           : tr->errored       ? "ERROR        "
                           : !tr->fired        ? "INCONCLUSIVE "
                                               : "NOT RECOVERED";
@@ -219,10 +221,28 @@ static void report_trial(chaos_run *cr, const trial *tr)
                 : !tr->fired && !tr->errored ? ar_strdup("the fault never fired")
                                              : failure_reason(&tr->res);
     ar_progress_done(cr->progress,
-                     !tr->recovered && (tr->fired || tr->errored) && !atomic_load(g_stop),
+                     !tr->recovered && (tr->fired || tr->errored) && !tr->interrupted,
                      "%s %s %s #%ld (%s)%s%s", verdict, fault_type(scn), scn->name, tr->trial + 1,
                      dur, why ? ": " : "", why ? why : "");
     free(why);
+}
+
+/* Whether the interrupt ended this session early: a turn it kept from being
+ * driven, a turn it stopped ("completed: interrupted"), or an error while it
+ * was stopping. A trial that ended on its own before the signal is judged
+ * like any other. */
+static bool cut_off(const ar_session_result *r)
+{
+    if (!atomic_load(g_stop)) return false;
+    if (r->outcome == AR_OUT_ERROR) return true;
+    for (size_t k = 0; k < r->n_turns; k++) {
+        if (!r->turns[k].ran) return true;
+        for (size_t c = 0; c < r->turns[k].checks.n; c++) {
+            const char *m = r->turns[k].checks.items[c].message;
+            if (m && strncmp(m, "completed: interrupted", 22) == 0) return true;
+        }
+    }
+    return false;
 }
 
 static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
@@ -240,6 +260,7 @@ static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
     ar_fenv *env = NULL;
     char err[700];
     tr->ttr_us = -1;
+    tr->started = true;
     if (ar_fenv_start(&fc, scn, ar_fenv_seed((unsigned long long)o->c.seed, tr->scenario, tr->trial), &env, err,
                       sizeof err) != AR_OK) {
         infra_fail(cr, err);
@@ -256,6 +277,7 @@ static void run_trial(chaos_run *cr, ar_loop *loop, trial *tr)
     ar_fenv_free(env);
     tr->errored = tr->res.outcome == AR_OUT_ERROR;
     tr->recovered = tr->fired && tr->res.outcome == AR_OUT_PASS;
+    tr->interrupted = !tr->recovered && cut_off(&tr->res);
     report_trial(cr, tr);
 }
 
@@ -332,7 +354,20 @@ static void tally_type(chaos_run *cr, const char *label, ar_chaos_type *t, int64
             t->scenarios[t->n_scenarios++] = strdup(cr->scns[s]->name);
     for (size_t i = 0; i < cr->n_trials; i++) {
         trial *tr = &cr->trials[i];
-        if (!tr->res.scn || strcmp(fault_type(cr->scns[tr->scenario]), label)) continue;
+        if (strcmp(fault_type(cr->scns[tr->scenario]), label)) continue;
+        if (!tr->started) t->not_run++;
+        if (!tr->res.scn) continue;
+        if (tr->interrupted) {
+            /* Listed, not counted: a cut-off trial is no failed recovery. */
+            t->interrupted++;
+            char **p = realloc(t->interrupted_trials, (t->n_interrupted_trials + 1) * sizeof *p);
+            if (!p) continue;
+            t->interrupted_trials = p;
+            p[t->n_interrupted_trials] =
+                ar_asprintf("%s #%ld", cr->scns[tr->scenario]->name, tr->trial + 1);
+            if (p[t->n_interrupted_trials]) t->n_interrupted_trials++;
+            continue;
+        }
         t->trials++;
         if (tr->errored) t->errors++;
         if (!tr->fired)
@@ -583,6 +618,18 @@ static int write_reports(chaos_run *cr, ar_chaos_result *result, const char *rep
     return AR_EXIT_PASS;
 }
 
+/* Each run owns its output: the files an earlier chaos run wrote into the
+ * results directory go, so none is uploaded beside this run's. A path the
+ * user named is theirs and is only ever overwritten. */
+static void clean_outputs(const ar_opts *c, const char *junit, const char *report,
+                          const char *tdir, const char *reflog)
+{
+    if (!c->junit) ar_report_clean_file(junit);
+    if (!c->report) ar_report_clean_file(report);
+    if (!c->transcripts) ar_report_clean_transcripts(tdir);
+    ar_report_clean_file(reflog);
+}
+
 int ar_chaos_main(int argc, char **argv)
 {
     g_stop = ar_cli_catch_interrupts(); /* from here on, Ctrl-C writes the reports */
@@ -604,8 +651,18 @@ int ar_chaos_main(int argc, char **argv)
     ar_chaos_result result = {0};
     char *junit = NULL, *report = NULL, *tdir = NULL, *reflog = NULL, *refbin = NULL;
 
-    /* The JUnit path first: a configuration error is written there. */
+    /* Every path first: a configuration error is written to the JUnit file,
+     * and what an earlier chaos run left is removed before anything is. */
     junit = o.c.junit ? ar_strdup(o.c.junit) : ar_cli_path_in(o.c.results_dir, "chaos-junit.xml");
+    report = o.c.report ? ar_strdup(o.c.report) : ar_cli_path_in(o.c.results_dir, "chaos.json");
+    tdir = o.c.transcripts ? ar_strdup(o.c.transcripts)
+                           : ar_cli_path_in(o.c.results_dir, "chaos-transcripts");
+    reflog = ar_cli_path_in(o.c.results_dir, "refagent.log");
+    if (!report || !tdir || !reflog) {
+        exit_code = AR_EXIT_INFRA;
+        goto out;
+    }
+    clean_outputs(&o.c, junit, report, tdir, reflog);
     exit_code = junit ? ar_load_scenarios("chaos", (const char *const *)argv + first,
                                           (size_t)(argc - first), junit, &all)
                       : AR_EXIT_INFRA;
@@ -613,10 +670,6 @@ int ar_chaos_main(int argc, char **argv)
     bool need_ref = false;
     exit_code = pick_scenarios(&cr, &all, junit, &need_ref);
     if (exit_code) goto out;
-    report = o.c.report ? ar_strdup(o.c.report) : ar_cli_path_in(o.c.results_dir, "chaos.json");
-    tdir = o.c.transcripts ? ar_strdup(o.c.transcripts)
-                           : ar_cli_path_in(o.c.results_dir, "chaos-transcripts");
-    reflog = ar_cli_path_in(o.c.results_dir, "refagent.log");
     if (need_ref) {
         exit_code = start_deps(&cr, reflog, &refbin, &deps);
         if (exit_code) goto out;

@@ -113,6 +113,31 @@ static void report_progress(work_queue *q, size_t i)
                      q->scns[i]->name, dur, why ? ": " : "", why ? why : "");
 }
 
+/* A session the interrupt kept from starting: every turn is there, none ran,
+ * so each report shows it as skipped ("not run: interrupted"), never PASS.
+ * It is not driven at all - not even connected. */
+static void mark_not_run(work_queue *q, size_t i)
+{
+    ar_session_result *r = &q->results[i];
+    const ar_scenario *scn = q->scns[i];
+    memset(r, 0, sizeof *r);
+    r->scn = scn;
+    /* An empty recorder session of its own, so no report counts another
+     * session's events as its. */
+    if (ar_rec_open(q->cfg.rec, scn->name, &r->rec_session) != AR_OK) r->rec_session = UINT32_MAX;
+    r->outcome = AR_OUT_PASS; /* no check failed; the reports say "skipped" */
+    r->turns = calloc(scn->n_turns ? scn->n_turns : 1, sizeof *r->turns);
+    if (r->turns) {
+        r->n_turns = scn->n_turns;
+        for (size_t k = 0; k < scn->n_turns; k++) {
+            r->turns[k].index = (uint32_t)(k + 1);
+            ar_checks_init(&r->turns[k].checks);
+            ar_checks_init(&r->turns[k].post_checks);
+        }
+    }
+    ar_progress_done(q->progress, false, "SKIP  %s: not run (interrupted)", scn->name);
+}
+
 static void *worker_main(void *arg)
 {
     work_queue *q = arg;
@@ -125,6 +150,10 @@ static void *worker_main(void *arg)
     for (;;) {
         size_t i = atomic_fetch_add(&q->next, 1);
         if (i >= q->n) break;
+        if (atomic_load(g_stop)) {
+            mark_not_run(q, i);
+            continue;
+        }
         if (!loop) {
             ar_session_result *r = &q->results[i];
             memset(r, 0, sizeof *r);
@@ -242,6 +271,14 @@ static int name_outputs(run_state *st)
                                        : ar_cli_path_in(o->c.results_dir, "transcripts");
     st->reflog = ar_cli_path_in(o->c.results_dir, "refagent.log");
     if (!st->junit || !st->report || !st->transcripts || !st->reflog) return AR_EXIT_INFRA;
+    /* Each run owns its output: what an earlier run wrote into the results
+     * directory goes before anything is written, so a transcript of a
+     * scenario this run did not pick is never uploaded beside its reports.
+     * Only agentrig's own names, and never a path the user gave. */
+    if (!o->c.junit) ar_report_clean_file(st->junit);
+    if (!o->c.report) ar_report_clean_file(st->report);
+    if (!o->c.transcripts) ar_report_clean_transcripts(st->transcripts);
+    ar_report_clean_file(st->reflog);
     return AR_EXIT_PASS;
 }
 

@@ -63,7 +63,7 @@ static void test_color_and_extras(void **state)
     /* Multi-line messages stay indented under their check. */
     assert_non_null(strstr(out, "line one\n        line two"));
     assert_non_null(strstr(out, "transcript: results/transcripts/002-x.jsonl"));
-    assert_non_null(strstr(out, "interrupted: sessions not shown above did not run"));
+    assert_non_null(strstr(out, "interrupted: the run was stopped; sessions marked SKIP did not run"));
     /* The totals line is red when anything failed. */
     assert_non_null(strstr(out, "\x1b[31m3 sessions: 1 passed"));
     free(out);
