@@ -39,3 +39,11 @@ test-tsan: deps
 
 clean:
 	rm -rf build build-asan build-tsan results
+
+# Installs the build: agentrig in $(PREFIX)/bin, refagent in
+# $(PREFIX)/libexec/agentrig, docs, man page and bash/zsh completions under
+# $(PREFIX)/share. DESTDIR=/staging works as usual for packaging.
+PREFIX ?= /usr/local
+.PHONY: install
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)

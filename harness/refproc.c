@@ -47,7 +47,9 @@ char *ar_refproc_find(void)
     char *slash = strrchr(self, '/');
     if (!slash) return NULL;
     *slash = '\0';
-    const char *rel[] = {"/refagent", "/../refagent/refagent"};
+    /* Beside agentrig, the build tree (build/runners -> build/refagent), and
+     * an installed tree (PREFIX/bin -> PREFIX/libexec/agentrig). */
+    const char *rel[] = {"/refagent", "/../refagent/refagent", "/../libexec/agentrig/refagent"};
     for (size_t i = 0; i < AR_ARRAY_LEN(rel); i++) {
         char *cand = ar_asprintf("%s%s", self, rel[i]);
         if (cand && is_exec(cand)) return cand;

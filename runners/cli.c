@@ -27,8 +27,18 @@ void ar_cli_build(const ar_cli_opt *opts, size_t n, struct option *longs, char *
     longs[n] = (struct option){0, 0, 0, 0};
 }
 
+static ar_cli_describe_fn describe_fn;
+static void *describe_user;
+
+void ar_cli_set_describe(ar_cli_describe_fn fn, void *user)
+{
+    describe_fn = fn;
+    describe_user = user;
+}
+
 void ar_cli_print_options(FILE *f, const ar_cli_opt *opts, size_t n)
 {
+    if (describe_fn) describe_fn(opts, n, describe_user);
     fputs("options:\n", f);
     for (size_t i = 0; i < n; i++) {
         const ar_cli_opt *o = &opts[i];

@@ -27,6 +27,13 @@ void ar_cli_build(const ar_cli_opt *opts, size_t n, struct option *longs, char *
                   size_t shorts_len);
 /* Prints "options:" and one aligned line (or more) per option. */
 void ar_cli_print_options(FILE *f, const ar_cli_opt *opts, size_t n);
+/*
+ * While set, ar_cli_print_options also hands each table it prints to fn: the
+ * man page and the shell completions (docgen.c) read the modes' tables
+ * through their --help, so they list exactly what --help lists. NULL unsets.
+ */
+typedef void (*ar_cli_describe_fn)(const ar_cli_opt *opts, size_t n, void *user);
+void ar_cli_set_describe(ar_cli_describe_fn fn, void *user);
 /* "agentrig MODE: <message>\n(agentrig MODE --help lists the options)"; returns AR_EXIT_USAGE. */
 int ar_cli_usage_error(const char *mode, const char *fmt, const char *arg);
 /* Parses a whole number in [lo, hi]; false if it is not one. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ar.h"
+#include "docgen.h"
 #include "runners.h"
 
 static const char usage[] =
@@ -43,6 +44,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "bench") == 0) return ar_bench_main(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0) return ar_validate_main(argc - 1, argv + 1);
     if (strcmp(cmd, "list") == 0) return ar_list_main(argc - 1, argv + 1);
+    /* Hidden: the man page and completions, built from the modes' tables. */
+    if (strcmp(cmd, "--man") == 0 || strcmp(cmd, "--completion") == 0)
+        return ar_docgen_main(argc - 1, argv + 1, usage);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("agentrig %s\n", AR_VERSION);
         return AR_EXIT_PASS;

@@ -7,7 +7,7 @@ Header lines (at the top of the case file, before the YAML):
   # expect-output: text                 must appear in stdout+stderr (repeatable)
   # expect-report: text                 must appear in the JSON report (repeatable)
   # expect-junit: tests=N failures=F errors=E skipped=S   checked with junitparser
-                                        (and xmllint against ../shared's junit-10.xsd)
+                                        (and xmllint against tests/tools/junit-10.xsd)
   # expect-transcript: text             must appear in some session transcript (repeatable)
   # expect-junit-case: NAME             a JUnit testcase of this name exists (repeatable)
   # expect-junit-failed-case: NAME      ... and it failed (repeatable); both need expect-junit.
@@ -251,7 +251,7 @@ def main():
                 for k in ("tests", "failures", "errors", "skipped"):
                     if k in junit:
                         args += [f"--{k}", junit[k]]
-                xsd = os.path.join(REPO, "..", "shared", "schemas", "junit-10.xsd")
+                xsd = os.path.join(REPO, "tests", "tools", "junit-10.xsd")
                 args += ["--schema", xsd]
                 for name in junit_cases:
                     args += ["--case", name]

@@ -1,0 +1,351 @@
+/*
+ * docgen.c - the man page and the bash and zsh completions, generated from
+ * the same option tables as --help (docgen.h).
+ *
+ * Each mode is asked for its --help with stdout pointed at a temporary file
+ * and a describe hook set on ar_cli_print_options (cli.h): the hook hands
+ * over the mode's option table exactly as --help prints it, and the captured
+ * text gives the usage lines before it and the exit codes after it. So the
+ * man page and the completions cannot list an option --help does not, or
+ * miss one it does.
+ */
+#include "docgen.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "runners.h"
+
+typedef struct {
+    const char *name;
+    int (*main_fn)(int argc, char **argv);
+} mode_def;
+
+static const mode_def modes[] = {
+    {"run", ar_run_main},           {"chaos", ar_chaos_main},
+    {"proxy", ar_proxy_main},       {"bench", ar_bench_main},
+    {"validate", ar_validate_main}, {"list", ar_list_main},
+};
+
+/* What one mode's --help says. */
+typedef struct {
+    const char *name;
+    ar_cli_opt opts[AR_CLI_MAX_OPTS];
+    size_t n;
+    char *text; /* the whole --help output, owned */
+    const char *usage_end; /* where "options:\n" starts in text */
+    const char *tail;      /* the lines after the options (exit codes) */
+} mode_doc;
+
+static void on_describe(const ar_cli_opt *opts, size_t n, void *user)
+{
+    mode_doc *d = user;
+    if (d->n) return; /* the first table a mode prints is its options */
+    d->n = n < AR_CLI_MAX_OPTS ? n : AR_CLI_MAX_OPTS;
+    memcpy(d->opts, opts, d->n * sizeof *opts);
+}
+
+static char *read_all(FILE *f)
+{
+    if (fseek(f, 0, SEEK_END) != 0) return NULL;
+    long len = ftell(f);
+    if (len < 0 || fseek(f, 0, SEEK_SET) != 0) return NULL;
+    char *s = malloc((size_t)len + 1);
+    if (!s) return NULL;
+    size_t got = fread(s, 1, (size_t)len, f);
+    s[got] = '\0';
+    return s;
+}
+
+/* The lines ar_cli_print_options printed for the table: one per option plus
+ * one per newline inside its help. */
+static const char *skip_options(const mode_doc *d, const char *p)
+{
+    size_t lines = 1; /* "options:" */
+    for (size_t i = 0; i < d->n; i++) {
+        lines++;
+        for (const char *h = d->opts[i].help; *h; h++)
+            lines += *h == '\n';
+    }
+    while (lines-- && *p) {
+        const char *nl = strchr(p, '\n');
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    return p;
+}
+
+/* Runs "agentrig MODE --help" in this process, capturing what it prints. */
+static bool describe(const mode_def *m, mode_doc *d)
+{
+    memset(d, 0, sizeof *d);
+    d->name = m->name;
+    FILE *tmp = tmpfile();
+    if (!tmp) return false;
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    if (saved < 0 || dup2(fileno(tmp), STDOUT_FILENO) < 0) {
+        fclose(tmp);
+        return false;
+    }
+    char a0[16], a1[] = "--help";
+    snprintf(a0, sizeof a0, "%s", m->name);
+    char *argv[] = {a0, a1, NULL};
+    ar_cli_set_describe(on_describe, d);
+    int rc = m->main_fn(2, argv);
+    ar_cli_set_describe(NULL, NULL);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    d->text = read_all(tmp);
+    fclose(tmp);
+    if (rc != 0 || !d->text || !d->n) return false;
+    char *opts = strstr(d->text, "options:\n");
+    if (!opts) return false;
+    d->usage_end = opts;
+    d->tail = skip_options(d, opts);
+    return true;
+}
+
+/* ---- roff ---------------------------------------------------------------- */
+
+/* Text for roff: backslashes and hyphens escaped, a leading '.' or '\'' made
+ * literal; a newline in s starts a new line (with break when brk). */
+static void roff_text(FILE *f, const char *s, const char *end, bool brk)
+{
+    bool bol = true;
+    for (const char *p = s; p < end && *p; p++) {
+        if (bol && (*p == '.' || *p == '\'')) fputs("\\&", f);
+        bol = false;
+        if (*p == '\\') fputs("\\e", f);
+        else if (*p == '-') fputs("\\-", f);
+        else if (*p == '\n') {
+            fputs(brk && p + 1 < end && p[1] ? "\n.br\n" : "\n", f);
+            bol = true;
+        } else fputc(*p, f);
+    }
+}
+
+static void roff_block(FILE *f, const char *s, const char *end)
+{
+    while (s < end && *s == '\n')
+        s++;
+    while (end > s && end[-1] == '\n')
+        end--;
+    if (end <= s) return;
+    fputs(".PP\n.nf\n", f);
+    roff_text(f, s, end, false);
+    fputs("\n.fi\n", f);
+}
+
+static void roff_option(FILE *f, const ar_cli_opt *o)
+{
+    fputs(".TP\n", f);
+    if (o->short_name < 256) fprintf(f, "\\fB\\-%c\\fR, ", o->short_name);
+    fputs("\\fB\\-\\-", f);
+    roff_text(f, o->name, o->name + strlen(o->name), false);
+    fputs("\\fR", f);
+    if (o->arg) {
+        fputs(" \\fI", f);
+        roff_text(f, o->arg, o->arg + strlen(o->arg), false);
+        fputs("\\fR", f);
+    }
+    fputc('\n', f);
+    roff_text(f, o->help, o->help + strlen(o->help), false);
+    fputc('\n', f);
+}
+
+static void man_page(FILE *f, const mode_doc *docs, size_t n, const char *usage)
+{
+    fprintf(f, ".\\\" Generated by 'agentrig --man' from the option tables; do not edit.\n"
+               ".TH AGENTRIG 1 \"\" \"agentrig %s\" \"User Commands\"\n"
+               ".SH NAME\n"
+               "agentrig \\- end\\-to\\-end test harness for AI agent services\n"
+               ".SH SYNOPSIS\n"
+               ".B agentrig\n.I command\n.RI [ options ] \" \" [ path ...]\n"
+               ".SH DESCRIPTION\n",
+            AR_VERSION);
+    roff_block(f, usage, usage + strlen(usage));
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, ".SH \"AGENTRIG %s\"\n", docs[i].name);
+        roff_block(f, docs[i].text, docs[i].usage_end);
+        fputs(".SS OPTIONS\n", f);
+        for (size_t k = 0; k < docs[i].n; k++)
+            roff_option(f, &docs[i].opts[k]);
+        roff_block(f, docs[i].tail, docs[i].tail + strlen(docs[i].tail));
+    }
+    fputs(".SH ENVIRONMENT\n"
+          ".TP\n.B AGENTRIG_REFAGENT\n"
+          "the refagent binary for runs without \\fB\\-\\-target\\fR (default: beside agentrig,\n"
+          "or \\fI../libexec/agentrig/refagent\\fR from an installed agentrig)\n"
+          ".TP\n.B NO_COLOR\nnever colour the output\n"
+          ".SH \"SEE ALSO\"\n"
+          "README.md and docs/ (installed in \\fI/usr/local/share/doc/agentrig\\fR or the\n"
+          "prefix's share/doc/agentrig)\n",
+          f);
+}
+
+/* ---- completions ------------------------------------------------------- */
+
+/* The commands and their one-line summaries, from the top-level usage text:
+ * the "commands:" block, each line "  NAME ARGS  summary". */
+typedef struct {
+    char name[16];
+    char summary[96];
+} cmd_line;
+
+static size_t commands(const char *usage, cmd_line *out, size_t max)
+{
+    const char *p = strstr(usage, "commands:\n");
+    size_t n = 0;
+    if (!p) return 0;
+    for (p = strchr(p, '\n') + 1; *p == ' ' && n < max; p = strchr(p, '\n') + 1) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) break;
+        size_t w = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz");
+        if (p[1] == ' ' && w && w < sizeof out[n].name) {
+            memcpy(out[n].name, p + 2, w);
+            out[n].name[w] = '\0';
+            const char *s = p + 2 + w;
+            s += strspn(s, " ");
+            bool arg = *s && *s != '\n' && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ.", *s);
+            if (arg && s[strcspn(s, " \n")] == ' ') { /* "PATH..." before the summary */
+                s += strcspn(s, " \n");
+                s += strspn(s, " ");
+            }
+            snprintf(out[n].summary, sizeof out[n].summary, "%.*s", (int)(nl - s), s);
+            n++;
+        }
+        if (!nl[1]) break;
+    }
+    return n;
+}
+
+static void bash_completion(FILE *f, const mode_doc *docs, size_t n, const char *usage)
+{
+    cmd_line cmds[16];
+    size_t nc = commands(usage, cmds, AR_ARRAY_LEN(cmds));
+    fputs("# bash completion for agentrig. Generated by 'agentrig --completion bash'\n"
+          "# from the option tables --help prints; do not edit.\n"
+          "_agentrig()\n{\n"
+          "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+          "    local opts='' argopts=''\n"
+          "    if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+          "        COMPREPLY=($(compgen -W '",
+          f);
+    for (size_t i = 0; i < nc; i++)
+        fprintf(f, "%s%s", i ? " " : "", cmds[i].name);
+    fputs("' -- \"$cur\"))\n        return 0\n    fi\n    case ${COMP_WORDS[1]} in\n", f);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "    %s)\n        opts='", docs[i].name);
+        for (size_t k = 0; k < docs[i].n; k++)
+            fprintf(f, "%s--%s", k ? " " : "", docs[i].opts[k].name);
+        fputs("'\n        argopts='", f);
+        bool first = true;
+        for (size_t k = 0; k < docs[i].n; k++) {
+            const ar_cli_opt *o = &docs[i].opts[k];
+            if (!o->has_arg) continue;
+            fprintf(f, "%s--%s", first ? "" : " ", o->name);
+            if (o->short_name < 256) fprintf(f, " -%c", o->short_name);
+            first = false;
+        }
+        fputs("' ;;\n", f);
+    }
+    fputs("    *) return 0 ;;\n    esac\n"
+          "    case \" $argopts \" in\n"
+          "    *\" $prev \"*)\n"
+          "        COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+          "        return 0 ;;\n"
+          "    esac\n"
+          "    case $cur in\n"
+          "    -*) COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")) ;;\n"
+          "    *) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+          "    esac\n"
+          "    return 0\n}\n"
+          "complete -o filenames -o bashdefault -F _agentrig agentrig\n",
+          f);
+}
+
+/* Help text inside a zsh single-quoted _arguments spec: the first line,
+ * without the characters that end the description or the quote. */
+static void zsh_help(FILE *f, const char *s)
+{
+    for (; *s && *s != '\n'; s++) {
+        if (*s == '\'') fputs("'\\''", f);
+        else if (*s == '[' || *s == ']' || *s == ':' || *s == '\\') fprintf(f, "\\%c", *s);
+        else fputc(*s, f);
+    }
+}
+
+static void zsh_option(FILE *f, const ar_cli_opt *o)
+{
+    const char *action = o->has_arg ? "_files" : NULL;
+    for (int form = 0; form < 2; form++) {
+        if (form == 0 && o->short_name >= 256) continue;
+        if (form == 0) fprintf(f, "        '*-%c", o->short_name);
+        else fprintf(f, "        '*--%s%s", o->name, o->has_arg ? "=" : "");
+        fputc('[', f);
+        zsh_help(f, o->help);
+        fputc(']', f);
+        if (action) fprintf(f, ":%s:%s", o->arg ? o->arg : "value", action);
+        fputs("' \\\n", f);
+    }
+}
+
+static void zsh_completion(FILE *f, const mode_doc *docs, size_t n, const char *usage)
+{
+    cmd_line cmds[16];
+    size_t nc = commands(usage, cmds, AR_ARRAY_LEN(cmds));
+    fputs("#compdef agentrig\n"
+          "# zsh completion for agentrig. Generated by 'agentrig --completion zsh'\n"
+          "# from the option tables --help prints; do not edit.\n"
+          "_agentrig() {\n    local -a cmds\n    cmds=(\n",
+          f);
+    for (size_t i = 0; i < nc; i++) {
+        fprintf(f, "        '%s:", cmds[i].name);
+        zsh_help(f, cmds[i].summary);
+        fputs("'\n", f);
+    }
+    fputs("    )\n    if (( CURRENT == 2 )); then\n        _describe 'command' cmds\n"
+          "        return\n    fi\n    local cmd=$words[2]\n    shift words\n"
+          "    (( CURRENT-- ))\n    case $cmd in\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "    %s)\n        _arguments -s \\\n", docs[i].name);
+        for (size_t k = 0; k < docs[i].n; k++)
+            zsh_option(f, &docs[i].opts[k]);
+        fputs("        '*:file:_files' ;;\n", f);
+    }
+    fputs("    esac\n}\n_agentrig \"$@\"\n", f);
+}
+
+int ar_docgen_main(int argc, char **argv, const char *usage)
+{
+    const char *what = argc > 0 ? argv[0] : "";
+    const char *shell = argc > 1 ? argv[1] : "";
+    bool man = !strcmp(what, "--man");
+    if (!man && (strcmp(what, "--completion") || (strcmp(shell, "bash") && strcmp(shell, "zsh")))) {
+        fputs("usage: agentrig --man | agentrig --completion bash|zsh\n", stderr);
+        return AR_EXIT_USAGE;
+    }
+    mode_doc docs[AR_ARRAY_LEN(modes)];
+    size_t n = 0;
+    int rc = AR_EXIT_PASS;
+    for (; n < AR_ARRAY_LEN(modes); n++) {
+        if (!describe(&modes[n], &docs[n])) {
+            fprintf(stderr, "agentrig: could not read the options of '%s'\n", modes[n].name);
+            rc = AR_EXIT_INFRA;
+            free(docs[n].text);
+            break;
+        }
+    }
+    if (rc == AR_EXIT_PASS) {
+        if (man) man_page(stdout, docs, n, usage);
+        else if (!strcmp(shell, "bash")) bash_completion(stdout, docs, n, usage);
+        else zsh_completion(stdout, docs, n, usage);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(docs[i].text);
+    return rc;
+}
