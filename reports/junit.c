@@ -281,7 +281,7 @@ static void put_properties(FILE *f, const ar_run_result *r, const ar_session_res
         ar_buf_init(&tags, JUNIT_BODY_MAX_BYTES);
         for (size_t i = 0; i < s->scn->n_tags; i++)
             ar_buf_printf(&tags, "%s%s", i ? "," : "", s->scn->tags[i]);
-        put_property(f, "tags", tags.ptr ? tags.ptr : "");
+        if (s->scn->n_tags) put_property(f, "tags", tags.ptr); /* empty ones are left out */
         ar_buf_free(&tags);
     }
     if (r->interrupted) put_property(f, "interrupted", "true");

@@ -1,12 +1,15 @@
 #!/bin/sh
 # Installs the Debian 12 packages agentrig needs to build and test, and only
 # the missing ones, so `make demo` / `make test` work on a fresh machine and
-# cost nothing on a prepared one. Uses sudo when not root.
+# cost nothing on a prepared one. Uses sudo when not root. make itself is
+# installed by scripts/bootstrap.sh (the README's commands) before this runs.
+# ca-certificates: installs are --no-install-recommends, and npm (the test
+# peers' `npm ci`) and curl need it for HTTPS.
 set -eu
 
 PKGS="build-essential cmake pkg-config libcurl4-openssl-dev libwebsockets-dev libcjson-dev
 libpcre2-dev libyaml-dev libcmocka-dev python3 python3-junitparser python3-websockets
-libxml2-utils curl"
+libxml2-utils curl ca-certificates python3-jsonschema"
 
 missing=""
 for p in $PKGS; do
