@@ -61,8 +61,8 @@ static char *capture_match(const ar_capture *c, const char *subject)
     return value;
 }
 
-bool ar_capture_take(const ar_capture *c, const ar_event *terminal, const char *response,
-                     const char *thread_id, ar_vars *vars, ar_checks *checks)
+static bool take(const ar_capture *c, const ar_event *terminal, const char *response,
+                 const char *thread_id, ar_vars *vars, ar_checks *checks)
 {
     char *subject = capture_subject(c, terminal, response, thread_id, checks);
     if (!subject) return false;
@@ -85,4 +85,13 @@ bool ar_capture_take(const ar_capture *c, const ar_event *terminal, const char *
         return false;
     }
     return true;
+}
+
+bool ar_capture_take(const ar_capture *c, const ar_event *terminal, const char *response,
+                     const char *thread_id, ar_vars *vars, ar_checks *checks)
+{
+    size_t before = checks->n;
+    bool ok = take(c, terminal, response, thread_id, vars, checks);
+    if (checks->n > before) ar_checks_set_subject(checks, c->name); /* a failed capture */
+    return ok;
 }

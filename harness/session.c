@@ -138,7 +138,7 @@ static bool run_http_step(sess_state *st, const ar_turn *t, ar_turn_result *tr, 
     if (!ok) ar_checks_add(&tr->checks, "http", false, "http: %s", err);
     for (size_t i = 0; i < res.checks.n; i++) {
         const ar_check *c = &res.checks.items[i];
-        ar_checks_add(&tr->checks, c->name, c->passed, "%s", c->message);
+        ar_checks_append(&tr->checks, c);
         ok = ok && c->passed;
     }
     ar_http_result_clear(&res);

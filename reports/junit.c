@@ -66,56 +66,16 @@ static char *suite_name(const ar_run_result *r, size_t idx)
     return same > 1 ? ar_asprintf("%s [%zu]", name, ord) : ar_strdup(name);
 }
 
-/* The text after "<prefix>" at the start of s, or NULL. */
-static const char *after(const char *s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return strncmp(s, prefix, n) == 0 ? s + n : NULL;
-}
-
-/*
- * What a check is about, when its kind can repeat on a turn with different
- * subjects: the tool of a tools.* check, the name of a capture. ar_check has
- * no field for it, so it is read back from the message, whose shapes are the
- * validators' (validators/tools.c, tool_args.c, harness/capture.c). The
- * passing and the failing message of a check yield the same subject, so a
- * testcase keeps its name when it starts failing and CI can compare runs.
- * Owned, or NULL when there is none.
- */
+/* What the check is about (ar_check.subject: the tool of a tools.* check,
+ * a capture's name), cleaned for a testcase name. Owned, or NULL. The same
+ * for the passing and the failing check, so a testcase keeps its name when
+ * it starts failing and CI can compare runs. */
 static char *check_subject(const ar_check *ck)
 {
-    static const char *const per_tool[] = {"tools.called", "tools.not_called", "tools.status",
-                                           "tools.args", "tools.args_absent"};
-    static const char *const skip[] = {"expected a call of ", "expected ", "nothing to check: "};
-    const char *m = ck->message;
-    size_t n = 0;
-    bool tool = false;
-
-    if (!ck->name || !m) return NULL;
-    for (size_t i = 0; i < AR_ARRAY_LEN(per_tool); i++)
-        tool = tool || strcmp(ck->name, per_tool[i]) == 0;
-    if (strcmp(ck->name, "capture") == 0) {
-        if (!(m = after(m, "capture '"))) return NULL;
-        while (m[n] && m[n] != '\'')
-            n++;
-    } else if (tool) {
-        if (!(m = after(m, ck->name)) || !(m = after(m, ": "))) return NULL;
-        for (size_t i = 0; i < AR_ARRAY_LEN(skip); i++) {
-            const char *rest = after(m, skip[i]);
-            if (rest) {
-                m = rest;
-                break;
-            }
-        }
-        while (m[n] && m[n] != ' ')
-            n++;
-        if (n > 0 && m[n - 1] == ':') n--; /* tools.args_absent: "cost_db: none of ..." */
-    } else {
-        return NULL;
-    }
-    if (n == 0) return NULL;
+    if (!ck->subject || !*ck->subject) return NULL;
+    size_t n = strlen(ck->subject);
     if (n > JUNIT_SUBJECT_MAX_BYTES) n = JUNIT_SUBJECT_MAX_BYTES;
-    return ar_text_utf8_clean(m, n, JUNIT_SUBJECT_MAX_BYTES, NULL);
+    return ar_text_utf8_clean(ck->subject, n, JUNIT_SUBJECT_MAX_BYTES, NULL);
 }
 
 static void free_names(char **names, size_t n)

@@ -201,10 +201,8 @@ static void judge_turn(const ar_rec *rec, const ar_session_result *s, const run_
 /* Moves the session's post checks (captures) after the validators' own. */
 static void append_post(ar_turn_result *tr)
 {
-    for (size_t i = 0; i < tr->post_checks.n; i++) {
-        const ar_check *c = &tr->post_checks.items[i];
-        ar_checks_add(&tr->checks, c->name, c->passed, "%s", c->message);
-    }
+    for (size_t i = 0; i < tr->post_checks.n; i++)
+        ar_checks_append(&tr->checks, &tr->post_checks.items[i]);
     ar_checks_free(&tr->post_checks);
 }
 

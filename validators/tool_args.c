@@ -205,6 +205,7 @@ static void check_rule(const ar_tool_args_rule *r, const ar_turn_obs *o, ar_chec
     }
     free(last);
     ar_vf_add(out, name, ok, &m);
+    ar_checks_set_subject(out, r->tool);
 }
 
 void ar_val_tool_args(const ar_expect_tools *e, const ar_turn_obs *o, ar_checks *out)

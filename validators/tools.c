@@ -70,6 +70,7 @@ static void check_called(const ar_expect_tools *e, const ar_turn_obs *o, ar_chec
             vf_called(&m, o);
         }
         ar_vf_add(out, "tools.called", hits > 0, &m);
+        ar_checks_set_subject(out, e->called[t]);
     }
 }
 
@@ -96,6 +97,7 @@ static void check_not_called(const ar_expect_tools *e, const ar_turn_obs *o, ar_
                          hits, first);
         }
         ar_vf_add(out, "tools.not_called", hits == 0, &m);
+        ar_checks_set_subject(out, e->not_called[t]);
     }
 }
 
@@ -205,6 +207,7 @@ static void check_status(const ar_expect_tools *e, const ar_turn_obs *o, ar_chec
             ar_vf_printf(&m, ")");
         }
         ar_vf_add(out, "tools.status", ok, &m);
+        ar_checks_set_subject(out, rule->tool);
     }
 }
 

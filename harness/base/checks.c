@@ -20,6 +20,7 @@ void ar_checks_free(ar_checks *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->items[i].name);
         free(c->items[i].message);
+        free(c->items[i].subject);
     }
     free(c->items);
     ar_checks_init(c);
@@ -47,6 +48,23 @@ ar_err ar_checks_add(ar_checks *c, const char *name, bool passed, const char *fm
     }
     c->items[c->n++] = (ar_check){.name = nm, .passed = passed, .message = msg};
     return AR_OK;
+}
+
+ar_err ar_checks_set_subject(ar_checks *c, const char *subject)
+{
+    if (!c->n) return AR_EINVAL;
+    ar_check *last = &c->items[c->n - 1];
+    char *s = subject ? strdup(subject) : NULL;
+    if (subject && !s) return AR_ENOMEM;
+    free(last->subject);
+    last->subject = s;
+    return AR_OK;
+}
+
+ar_err ar_checks_append(ar_checks *c, const ar_check *check)
+{
+    ar_err rc = ar_checks_add(c, check->name, check->passed, "%s", check->message);
+    return rc ? rc : ar_checks_set_subject(c, check->subject);
 }
 
 size_t ar_checks_failed(const ar_checks *c)

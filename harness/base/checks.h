@@ -15,6 +15,10 @@ typedef struct {
      * report: "route (subsequence): expected [...], observed [...]".
      * passed: what held; failed: expected vs observed. */
     char *message;
+    /* What the check is about when its kind repeats on a turn (the tool of
+     * a tools.* check, a capture's name), so reports can tell two
+     * "tools.called" apart; NULL when there is none. Owned. */
+    char *subject;
 } ar_check;
 
 typedef struct {
@@ -28,6 +32,10 @@ void ar_checks_free(ar_checks *c); /* NULL-safe */
 /* Appends a check; name is copied, the message is formatted. */
 ar_err ar_checks_add(ar_checks *c, const char *name, bool passed, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Sets the subject of the check added last (copied; NULL clears it). */
+ar_err ar_checks_set_subject(ar_checks *c, const char *subject);
+/* Appends a copy of check (name, outcome, message, subject). */
+ar_err ar_checks_append(ar_checks *c, const ar_check *check);
 size_t ar_checks_failed(const ar_checks *c);
 
 #endif

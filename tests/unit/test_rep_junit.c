@@ -203,30 +203,40 @@ static void add_repeated_checks(fx_run *fx, bool cost_db_passes)
     ar_checks_free(c);
     ar_checks_init(c);
     ar_checks_add(c, "completed", true, "completed: agent_completed after 1.2s (4 events)");
-    /* The validators' passing and failing messages (validators/tools.c). */
+    /* The validators' passing and failing checks (validators/tools.c), with
+     * the subject they set. */
     if (cost_db_passes)
         ar_checks_add(c, "tools.called", true, "tools.called: cost_db called (1 tool_executing)");
     else
         ar_checks_add(c, "tools.called", false,
                       "tools.called: expected cost_db to be called, it was not; called: []");
+    ar_checks_set_subject(c, "cost_db");
     ar_checks_add(c, "tools.called", false,
                   "tools.called: expected gpu_inventory to be called, it was not; called: "
                   "[cost_db]");
+    ar_checks_set_subject(c, "gpu_inventory");
     ar_checks_add(c, "tools.status", true,
                   "tools.status: cost_db last completed with status ok (1 completion(s))");
+    ar_checks_set_subject(c, "cost_db");
     ar_checks_add(c, "tools.args_absent", true,
                   "tools.args_absent: cost_db: none of 1 call(s) "
                   "carried password");
+    ar_checks_set_subject(c, "cost_db");
     ar_checks_add(c, "tools.args", false,
                   "tools.args: expected a call of cost_db with {\"q\":1} (observed {})");
+    ar_checks_set_subject(c, "cost_db");
     ar_checks_add(c, "response.matches", true, "response.matches: /4\\d%%/ matched \"40%%\"");
     ar_checks_add(c, "response.matches", false,
                   "response.matches: expected /90%%/ to match the response, it did not");
     ar_checks_add(c, "capture", false, "capture 'spend': /x/ did not match \"\"");
+    ar_checks_set_subject(c, "spend");
     ar_checks_add(c, "capture", false, "capture 'region': the turn has no response text");
+    ar_checks_set_subject(c, "region");
     /* Same tool twice: the subject alone does not make it unique. */
     ar_checks_add(c, "tools.not_called", true, "tools.not_called: rm_rf not called");
+    ar_checks_set_subject(c, "rm_rf");
     ar_checks_add(c, "tools.not_called", true, "tools.not_called: rm_rf not called");
+    ar_checks_set_subject(c, "rm_rf");
     fx->run.sessions[0].outcome = AR_OUT_FAIL;
 }
 

@@ -52,6 +52,8 @@ static void test_called(void **state)
     assert_string_equal(fx_check(f, 0)->name, "tools.called");
     assert_true(fx_check(f, 0)->passed);
     assert_string_equal(fx_check(f, 0)->message, "tools.called: cost_db called (2 tool_executing)");
+    assert_string_equal(fx_check(f, 0)->subject, "cost_db"); /* names the JUnit testcase */
+    assert_string_equal(fx_check(f, 1)->subject, "gpu_inventory");
     assert_false(fx_check(f, 1)->passed);
     assert_string_equal(fx_check(f, 1)->message, "tools.called: expected gpu_inventory to be "
                                                  "called, it was not; called: [cost_db, pricing]");
