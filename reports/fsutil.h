@@ -1,6 +1,6 @@
 /*
- * fsutil.h - where a report's bytes go (internal to reports/, and to
- * runners/bench_report.c, whose reports are written the same way).
+ * fsutil.h - where a report's bytes go (internal to reports/, and to the
+ * runners' own reports: bench_report.c, and load.c's JUnit of load errors).
  *
  * A regular file (or a path that does not exist yet) is written to
  * "<path>.tmp" and renamed into place only when every byte reached the file,

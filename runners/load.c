@@ -3,12 +3,11 @@
  */
 #include "load.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "fsutil.h"
 #include "report.h"
 #include "text.h"
 
@@ -56,33 +55,16 @@ static void write_xml(FILE *f, const char *mode, const ar_scn_file *files, size_
     fputs("  </testsuite>\n</testsuites>\n", f);
 }
 
+/* Written like every other report (reports/fsutil.h): "-" is stdout, a FIFO
+ * or device in place, a regular file atomically, secrets masked. */
 ar_err ar_load_junit(const char *mode, const ar_scn_file *files, size_t n, bool errors_only,
                      const char *path, char *err, size_t err_len)
 {
-    if (!strcmp(path, "-")) {
-        write_xml(stdout, mode, files, n, errors_only);
-        return fflush(stdout) ? AR_EIO : AR_OK;
-    }
-    struct stat st;
-    bool in_place = lstat(path, &st) == 0 && !S_ISREG(st.st_mode);
-    if (!in_place) ar_mkdirs_for(path);
-    char *tmp = in_place ? ar_strdup(path) : ar_asprintf("%s.tmp", path);
-    FILE *f = tmp ? fopen(tmp, "w") : NULL;
-    if (!f) {
-        snprintf(err, err_len, "%s: %s", path, tmp ? strerror(errno) : "out of memory");
-        free(tmp);
-        return AR_EIO;
-    }
-    write_xml(f, mode, files, n, errors_only);
-    bool bad = ferror(f) != 0;
-    bad = fclose(f) != 0 || bad;
-    if (!bad && !in_place && rename(tmp, path) != 0) bad = true;
-    if (bad) {
-        snprintf(err, err_len, "%s: %s", path, strerror(errno ? errno : EIO));
-        if (!in_place) remove(tmp);
-    }
-    free(tmp);
-    return bad ? AR_EIO : AR_OK;
+    ar_fsutil_file af;
+    ar_err rc = ar_fsutil_open(&af, path, err, err_len);
+    if (rc) return rc;
+    write_xml(af.f, mode, files, n, errors_only);
+    return ar_fsutil_commit(&af, err, err_len);
 }
 
 int ar_load_scenarios(const char *mode, const char *const *paths, size_t n_paths,
