@@ -44,7 +44,7 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
-static void frame_problem(sess_state *st, const ar_event *ev, size_t index)
+static void frame_problem(sess_state *st, const ar_event *ev)
 {
     st->bad_frames++;
     if (!st->checks) return;
@@ -162,17 +162,15 @@ static void on_frame(void *user, const char *data, size_t len, bool binary, bool
     ar_event keep; /* for the problem message: ar_rec_add takes ev's strings */
     ar_event_init(&keep);
     if (bad) ar_event_copy(&keep, &ev);
-    size_t index = 0;
     if (ar_rec_add(st->rec, &ev) == AR_OK) {
-        index = (size_t)ev.seq;
         if (terminal) {
             st->terminal_seen = true;
-            st->terminal_index = index;
+            st->terminal_index = (size_t)ev.seq;
         }
     } else {
         st->n_dropped++;
     }
-    if (bad) frame_problem(st, &keep, index);
+    if (bad) frame_problem(st, &keep);
     ar_event_clear(&keep);
     st->turn_frames++;
     const ar_client_fault *cf = st->cf;
@@ -227,12 +225,8 @@ static void on_bad_input(void *user, const char *raw, size_t len, const char *wh
     ar_event keep;
     ar_event_init(&keep);
     ar_event_copy(&keep, &ev);
-    size_t index = 0;
-    if (ar_rec_add(st->rec, &ev) == AR_OK)
-        index = (size_t)ev.seq;
-    else
-        st->n_dropped++;
-    frame_problem(st, &keep, index);
+    if (ar_rec_add(st->rec, &ev) != AR_OK) st->n_dropped++;
+    frame_problem(st, &keep);
     ar_event_clear(&keep);
 }
 
